@@ -1,0 +1,568 @@
+package pyvalue
+
+import (
+	"errors"
+	"math"
+	"math/big"
+	"strconv"
+	"unicode/utf8"
+)
+
+// DefaultMaxDepth is the nesting depth a JSONDecoder or JSONEncoder accepts
+// when none is configured. CPython's json module fails with RecursionError a
+// little below 1000 levels, so no value Django wrote or can read is deeper.
+const DefaultMaxDepth = 1000
+
+// maxIntDigits is CPython's default sys.get_int_max_str_digits(): json.loads
+// and json.dumps refuse integers with more decimal digits than this.
+const maxIntDigits = 4300
+
+// shareLimit is the input size up to which decoded strings share one copy of
+// the input instead of being allocated one by one. Sharing saves most
+// allocations but keeps the whole input alive as long as any string is; past
+// this size that could pin far more memory than the strings need.
+const shareLimit = 1 << 20
+
+var (
+	// ErrTooDeep is wrapped by the error for input nested deeper than MaxDepth.
+	ErrTooDeep = errors.New("nesting too deep")
+	// ErrTooLarge is wrapped by the error for input longer than MaxBytes.
+	ErrTooLarge = errors.New("input too large")
+	// ErrIntTooLong is wrapped by the error for an integer with more than
+	// 4300 digits, which CPython refuses to convert (ValueError).
+	ErrIntTooLong = errors.New("Exceeds the limit (4300 digits) for integer string conversion")
+	// ErrInvalidUTF8 is wrapped by the error for a string that is not valid
+	// UTF-8 (UnmarshalJSONText) or not valid WTF-8 (MarshalJSON).
+	ErrInvalidUTF8 = errors.New("invalid UTF-8")
+)
+
+// SyntaxError is a JSON document Python's json.loads rejects. Error returns
+// the text of Python's json.JSONDecodeError ("Expecting value: line 1 column
+// 1 (char 0)"); Offset is the byte offset in the input.
+type SyntaxError struct {
+	// Msg is Python's message without the position ("Expecting value").
+	Msg string
+	// Offset is the byte offset of the error in the input.
+	Offset int64
+	// Line, Column and Char are the position as Python reports it: 1-based
+	// line and column, 0-based character index, counted in code points.
+	Line, Column, Char int
+	err                error
+}
+
+func (e *SyntaxError) Error() string {
+	return e.Msg + ": line " + strconv.Itoa(e.Line) + " column " + strconv.Itoa(e.Column) +
+		" (char " + strconv.Itoa(e.Char) + ")"
+}
+
+// Unwrap returns ErrTooDeep, ErrTooLarge, ErrIntTooLong or ErrInvalidUTF8
+// when the error is about a limit or the encoding rather than the syntax.
+func (e *SyntaxError) Unwrap() error { return e.err }
+
+// JSONDecoder decodes JSON into pyvalue values with configurable limits. The
+// zero value is ready to use and applies the defaults.
+type JSONDecoder struct {
+	// MaxDepth bounds the nesting of arrays and objects; 0 means
+	// DefaultMaxDepth. Deeper input fails with an error wrapping ErrTooDeep.
+	MaxDepth int
+	// MaxBytes bounds the input length; 0 means no limit. Longer input fails
+	// with an error wrapping ErrTooLarge.
+	MaxBytes int
+}
+
+// UnmarshalJSON decodes b exactly as Django's JSONSerializer.loads does:
+// json.loads(b.decode("latin-1")). Every byte is one code point, so raw UTF-8
+// in b turns into the mojibake Django sees. Objects become *Dict (insertion
+// order, last duplicate wins at the first position), arrays []any, integers
+// int64 or *big.Int, floats float64 (NaN, Infinity and -Infinity included),
+// strings WTF-8 Go strings.
+func UnmarshalJSON(b []byte) (any, error) { return (&JSONDecoder{}).Unmarshal(b) }
+
+// UnmarshalJSONText decodes b as UTF-8 JSON text, as Python's
+// json.loads(b.decode("utf-8")) would: invalid UTF-8 and a leading byte
+// order mark are errors.
+func UnmarshalJSONText(b []byte) (any, error) { return (&JSONDecoder{}).UnmarshalText(b) }
+
+// Unmarshal is UnmarshalJSON with d's limits.
+func (d *JSONDecoder) Unmarshal(b []byte) (any, error) { return d.decode(b, false) }
+
+// UnmarshalText is UnmarshalJSONText with d's limits.
+func (d *JSONDecoder) UnmarshalText(b []byte) (any, error) { return d.decode(b, true) }
+
+func (d *JSONDecoder) decode(b []byte, text bool) (any, error) {
+	if d.MaxBytes > 0 && len(b) > d.MaxBytes {
+		return nil, &SyntaxError{Msg: "Input longer than " + strconv.Itoa(d.MaxBytes) + " bytes",
+			Line: 1, Column: 1, err: ErrTooLarge}
+	}
+	s := scanner{buf: b, text: text, maxDepth: d.MaxDepth}
+	if s.maxDepth <= 0 {
+		s.maxDepth = DefaultMaxDepth
+	}
+	if len(b) <= shareLimit {
+		s.str = string(b)
+		s.shared = true
+	}
+	if text {
+		if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
+			return nil, s.fail(0, "Unexpected UTF-8 BOM (decode using utf-8-sig)")
+		}
+		if !utf8.Valid(b) {
+			// Python fails while decoding, before any JSON is parsed.
+			i := 0
+			for i < len(b) {
+				r, n := utf8.DecodeRune(b[i:])
+				if r == utf8.RuneError && n <= 1 {
+					break
+				}
+				i += n
+			}
+			e := &SyntaxError{Msg: "invalid UTF-8 at byte " + strconv.Itoa(i), Offset: int64(i), err: ErrInvalidUTF8}
+			e.Line, e.Column, e.Char = 1, 1, 0
+			return nil, e
+		}
+	}
+	i := s.skipWS(0)
+	v, i, err := s.value(i, 0)
+	if err != nil {
+		return nil, err
+	}
+	i = s.skipWS(i)
+	if i != len(b) {
+		return nil, s.fail(i, "Extra data")
+	}
+	return v, nil
+}
+
+type scanner struct {
+	buf      []byte
+	str      string // buf as a string when shared is set
+	shared   bool
+	text     bool // UTF-8 input instead of Latin-1
+	maxDepth int
+	scratch  []byte
+	stack    []any // pending keys and values of open objects and arrays
+}
+
+// fail builds a SyntaxError at byte offset off, computing Python's line,
+// column and character index.
+func (s *scanner) fail(off int, msg string) *SyntaxError {
+	e := &SyntaxError{Msg: msg, Offset: int64(off)}
+	if off > len(s.buf) {
+		off = len(s.buf)
+	}
+	line, col := 1, 0
+	for i := 0; i < off; i++ {
+		c := s.buf[i]
+		if s.text && c&0xC0 == 0x80 {
+			continue // a UTF-8 continuation byte is not a character
+		}
+		e.Char++
+		col++
+		if c == '\n' {
+			line++
+			col = 0
+		}
+	}
+	e.Line, e.Column = line, col+1
+	return e
+}
+
+func (s *scanner) skipWS(i int) int {
+	for i < len(s.buf) {
+		switch s.buf[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+func (s *scanner) hasPrefix(i int, lit string) bool {
+	return len(s.buf)-i >= len(lit) && string(s.buf[i:i+len(lit)]) == lit
+}
+
+// value scans one value starting at i (whitespace already skipped) and
+// returns it with the offset just past it. Containers recurse, so depth is
+// checked on every container: MaxDepth bounds the Go stack.
+func (s *scanner) value(i, depth int) (any, int, error) {
+	if i >= len(s.buf) {
+		return nil, i, s.fail(i, "Expecting value")
+	}
+	switch c := s.buf[i]; c {
+	case '"':
+		return s.string(i)
+	case '{':
+		return s.object(i, depth)
+	case '[':
+		return s.array(i, depth)
+	case 'n':
+		if s.hasPrefix(i, "null") {
+			return nil, i + 4, nil
+		}
+	case 't':
+		if s.hasPrefix(i, "true") {
+			return true, i + 4, nil
+		}
+	case 'f':
+		if s.hasPrefix(i, "false") {
+			return false, i + 5, nil
+		}
+	case 'N':
+		if s.hasPrefix(i, "NaN") {
+			return math.NaN(), i + 3, nil
+		}
+	case 'I':
+		if s.hasPrefix(i, "Infinity") {
+			return math.Inf(1), i + 8, nil
+		}
+	case '-':
+		if s.hasPrefix(i, "-Infinity") {
+			return math.Inf(-1), i + 9, nil
+		}
+		return s.number(i)
+	default:
+		if c >= '0' && c <= '9' {
+			return s.number(i)
+		}
+	}
+	return nil, i, s.fail(i, "Expecting value")
+}
+
+// number scans -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)? exactly as
+// CPython's scanner: an incomplete fraction or exponent is left unconsumed.
+func (s *scanner) number(start int) (any, int, error) {
+	b := s.buf
+	i := start
+	if b[i] == '-' {
+		i++
+	}
+	if i >= len(b) {
+		return nil, start, s.fail(start, "Expecting value")
+	}
+	if b[i] >= '1' && b[i] <= '9' {
+		i++
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	} else if b[i] == '0' {
+		i++
+	} else {
+		return nil, start, s.fail(start, "Expecting value")
+	}
+	intEnd := i
+	isFloat := false
+	if i+1 < len(b) && b[i] == '.' && b[i+1] >= '0' && b[i+1] <= '9' {
+		i += 2
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		isFloat = true
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		j := i + 1
+		if j < len(b) && (b[j] == '-' || b[j] == '+') {
+			j++
+		}
+		k := j
+		for k < len(b) && b[k] >= '0' && b[k] <= '9' {
+			k++
+		}
+		if k > j {
+			i = k
+			isFloat = true
+		}
+	}
+	if isFloat {
+		f, err := strconv.ParseFloat(string(b[start:i]), 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return nil, start, s.fail(start, "Expecting value")
+		}
+		// ParseFloat's out-of-range results (±Inf, ±0) are what Python's
+		// float() returns for the same text.
+		return f, i, nil
+	}
+	digits := b[start:intEnd]
+	if len(digits) <= 18 {
+		var n int64
+		neg := digits[0] == '-'
+		if neg {
+			digits = digits[1:]
+		}
+		for _, c := range digits {
+			n = n*10 + int64(c-'0')
+		}
+		if neg {
+			n = -n
+		}
+		return n, i, nil
+	}
+	nd := len(digits)
+	if digits[0] == '-' {
+		nd--
+	}
+	if nd > maxIntDigits {
+		e := s.fail(start, "Exceeds the limit (4300 digits) for integer string conversion: value has "+
+			strconv.Itoa(nd)+" digits; use sys.set_int_max_str_digits() to increase the limit")
+		e.err = ErrIntTooLong
+		return nil, start, e
+	}
+	if n, err := strconv.ParseInt(string(digits), 10, 64); err == nil {
+		return n, i, nil
+	}
+	z, ok := new(big.Int).SetString(string(digits), 10)
+	if !ok {
+		return nil, start, s.fail(start, "Expecting value")
+	}
+	return z, i, nil
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		default:
+			r |= rune(c - 'A' + 10)
+		}
+	}
+	return r
+}
+
+// appendWTF8 appends r as UTF-8, writing a surrogate as its generalized
+// three-byte form, which utf8.AppendRune would replace with U+FFFD.
+func appendWTF8(dst []byte, r rune) []byte {
+	if r >= 0xD800 && r <= 0xDFFF {
+		return append(dst, 0xED, byte(0x80|(r>>6)&0x3F), byte(0x80|r&0x3F))
+	}
+	return utf8.AppendRune(dst, r)
+}
+
+// string scans the string whose opening quote is at start.
+func (s *scanner) string(start int) (any, int, error) {
+	str, i, err := s.stringRaw(start)
+	if err != nil {
+		return nil, i, err
+	}
+	return str, i, nil
+}
+
+func (s *scanner) stringRaw(start int) (string, int, error) {
+	b := s.buf
+	i := start + 1
+	// Fast path: plain ASCII (or any UTF-8 in text mode) up to the closing
+	// quote is the string itself.
+	for i < len(b) {
+		c := b[i]
+		if c == '"' {
+			if s.shared {
+				return s.str[start+1 : i], i + 1, nil
+			}
+			return string(b[start+1 : i]), i + 1, nil
+		}
+		if c == '\\' || c < 0x20 || c >= 0x80 && !s.text {
+			break
+		}
+		i++
+	}
+	out := append(s.scratch[:0], b[start+1:i]...)
+	for {
+		if i >= len(b) {
+			return "", start, s.fail(start, "Unterminated string starting at")
+		}
+		c := b[i]
+		switch {
+		case c == '"':
+			s.scratch = out
+			return string(out), i + 1, nil
+		case c < 0x20:
+			return "", i, s.fail(i, "Invalid control character at")
+		case c >= 0x80 && !s.text:
+			out = append(out, 0xC0|c>>6, 0x80|c&0x3F)
+			i++
+		case c != '\\':
+			out = append(out, c)
+			i++
+		default:
+			i++
+			if i >= len(b) {
+				return "", start, s.fail(start, "Unterminated string starting at")
+			}
+			switch e := b[i]; e {
+			case '"', '\\', '/':
+				out = append(out, e)
+			case 'b':
+				out = append(out, '\b')
+			case 'f':
+				out = append(out, '\f')
+			case 'n':
+				out = append(out, '\n')
+			case 'r':
+				out = append(out, '\r')
+			case 't':
+				out = append(out, '\t')
+			case 'u':
+				// CPython wants a character after the four digits.
+				if i+5 >= len(b) || !isHex(b[i+1]) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) {
+					return "", i, s.fail(i, "Invalid \\uXXXX escape")
+				}
+				r := hex4(b[i+1:])
+				i += 4
+				// CPython joins a high surrogate with an immediately
+				// following \u low surrogate, requiring one more
+				// character after it; otherwise both stay lone.
+				if r >= 0xD800 && r <= 0xDBFF && i+7 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
+					if !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) || !isHex(b[i+6]) {
+						return "", i + 2, s.fail(i+2, "Invalid \\uXXXX escape")
+					}
+					if r2 := hex4(b[i+3:]); r2 >= 0xDC00 && r2 <= 0xDFFF {
+						r = 0x10000 + (r-0xD800)<<10 + (r2 - 0xDC00)
+						i += 6
+					}
+				}
+				out = appendWTF8(out, r)
+			default:
+				return "", i - 1, s.fail(i-1, "Invalid \\escape")
+			}
+			i++
+		}
+	}
+}
+
+// object scans the object whose '{' is at start.
+func (s *scanner) object(start, depth int) (any, int, error) {
+	depth++
+	if depth > s.maxDepth {
+		e := s.fail(start, "Nesting deeper than "+strconv.Itoa(s.maxDepth))
+		e.err = ErrTooDeep
+		return nil, start, e
+	}
+	b := s.buf
+	i := s.skipWS(start + 1)
+	if i < len(b) && b[i] == '}' {
+		return &Dict{}, i + 1, nil
+	}
+	base := len(s.stack)
+	for {
+		if i >= len(b) || b[i] != '"' {
+			s.stack = s.stack[:base]
+			return nil, i, s.fail(i, "Expecting property name enclosed in double quotes")
+		}
+		k, j, err := s.stringRaw(i)
+		if err != nil {
+			s.stack = s.stack[:base]
+			return nil, j, err
+		}
+		i = s.skipWS(j)
+		if i >= len(b) || b[i] != ':' {
+			s.stack = s.stack[:base]
+			return nil, i, s.fail(i, "Expecting ':' delimiter")
+		}
+		i = s.skipWS(i + 1)
+		v, j, err := s.value(i, depth)
+		if err != nil {
+			s.stack = s.stack[:base]
+			return nil, j, err
+		}
+		s.stack = append(s.stack, k, v)
+		i = s.skipWS(j)
+		if i < len(b) && b[i] == '}' {
+			i++
+			break
+		}
+		if i >= len(b) || b[i] != ',' {
+			s.stack = s.stack[:base]
+			return nil, i, s.fail(i, "Expecting ',' delimiter")
+		}
+		i = s.skipWS(i + 1)
+	}
+	d := buildDict(s.stack[base:])
+	clear(s.stack[base:])
+	s.stack = s.stack[:base]
+	return d, i, nil
+}
+
+// buildDict makes a Dict from alternating string keys and values with one
+// allocation for both slices, falling back to Set's semantics (first
+// position, last value) only when a key repeats.
+func buildDict(kv []any) *Dict {
+	n := len(kv) / 2
+	all := make([]any, 2*n)
+	keys, vals := all[:n:n], all[n:]
+	for i := 0; i < n; i++ {
+		keys[i], vals[i] = kv[2*i], kv[2*i+1]
+	}
+	d := &Dict{keys: keys, vals: vals}
+	if n <= linearLimit {
+		for i := 1; i < n; i++ {
+			ki := keys[i].(string)
+			for j := 0; j < i; j++ {
+				if keys[j].(string) == ki {
+					return dedupDict(kv)
+				}
+			}
+		}
+		return d
+	}
+	d.reindex()
+	if len(d.idx) != n {
+		return dedupDict(kv)
+	}
+	return d
+}
+
+func dedupDict(kv []any) *Dict {
+	d := NewDict(len(kv) / 2)
+	for i := 0; i < len(kv); i += 2 {
+		d.Set(kv[i], kv[i+1])
+	}
+	return d
+}
+
+// array scans the array whose '[' is at start.
+func (s *scanner) array(start, depth int) (any, int, error) {
+	depth++
+	if depth > s.maxDepth {
+		e := s.fail(start, "Nesting deeper than "+strconv.Itoa(s.maxDepth))
+		e.err = ErrTooDeep
+		return nil, start, e
+	}
+	b := s.buf
+	i := s.skipWS(start + 1)
+	if i < len(b) && b[i] == ']' {
+		return []any{}, i + 1, nil
+	}
+	base := len(s.stack)
+	for {
+		v, j, err := s.value(i, depth)
+		if err != nil {
+			s.stack = s.stack[:base]
+			return nil, j, err
+		}
+		s.stack = append(s.stack, v)
+		i = s.skipWS(j)
+		if i < len(b) && b[i] == ']' {
+			i++
+			break
+		}
+		if i >= len(b) || b[i] != ',' {
+			s.stack = s.stack[:base]
+			return nil, i, s.fail(i, "Expecting ',' delimiter")
+		}
+		i = s.skipWS(i + 1)
+	}
+	l := make([]any, len(s.stack)-base)
+	copy(l, s.stack[base:])
+	clear(s.stack[base:])
+	s.stack = s.stack[:base]
+	return l, i, nil
+}
