@@ -1,0 +1,322 @@
+// Package testenv gives tests real servers: fresh PostgreSQL and MariaDB
+// databases, private memcached and Redis processes. It is imported only by
+// tests.
+//
+// When a server is missing a test is skipped, except under CI=true, where
+// the project's rule is that a missing server fails the test instead (a CI
+// run that silently skipped its live tests would prove nothing).
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx" for the admin connection
+)
+
+// Default server locations; overridable with the environment variables
+// DJS_PG_HOST, DJS_PG_PORT, DJS_PG_USER, DJS_MYSQL_HOST, DJS_MYSQL_PORT,
+// DJS_MYSQL_USER, DJS_MYSQL_PASSWORD.
+const (
+	defaultPGHost    = "127.0.0.1"
+	defaultPGPort    = 5432
+	defaultPGUser    = "postgres"
+	defaultMySQLHost = "127.0.0.1"
+	defaultMySQLPort = 3306
+	defaultMySQLUser = "root"
+
+	memcachedBin = "/usr/bin/memcached"
+	redisBin     = "/usr/bin/redis-server"
+)
+
+// CI reports whether the tests run under CI=true, where missing servers are
+// failures rather than skips.
+func CI() bool {
+	v := strings.ToLower(os.Getenv("CI"))
+	return v == "true" || v == "1" || v == "yes"
+}
+
+// Need stops the test because what (a server, a binary, the Python peer) is
+// missing: tb.Fatalf under CI=true, tb.Skip otherwise.
+func Need(tb testing.TB, what string) {
+	tb.Helper()
+	if CI() {
+		tb.Fatalf("CI=true and %s is missing", what)
+	}
+	tb.Skipf("skipped: %s is missing", what)
+}
+
+// Params describes one database, enough to build both a Go DSN and the
+// Django DATABASES entry of the Python peer pointed at the same database.
+type Params struct {
+	// Engine is "postgresql" or "mysql".
+	Engine   string
+	Host     string
+	Port     int
+	User     string
+	Password string
+	Name     string
+}
+
+// DSN is the data source name for the Go drivers: a postgres:// URL (both
+// lib/pq and pgx accept it) or a go-sql-driver/mysql DSN.
+func (p Params) DSN() string {
+	switch p.Engine {
+	case "mysql":
+		c := mysql.NewConfig()
+		c.User = p.User
+		c.Passwd = p.Password
+		c.Net = "tcp"
+		c.Addr = net.JoinHostPort(p.Host, strconv.Itoa(p.Port))
+		c.DBName = p.Name
+		return c.FormatDSN()
+	default:
+		userinfo := p.User
+		if p.Password != "" {
+			userinfo += ":" + p.Password
+		}
+		return fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable", userinfo,
+			net.JoinHostPort(p.Host, strconv.Itoa(p.Port)), p.Name)
+	}
+}
+
+// Django returns the entry for Django's DATABASES setting ("default").
+func (p Params) Django() map[string]any {
+	engine := "django.db.backends.postgresql"
+	if p.Engine == "mysql" {
+		engine = "django.db.backends.mysql"
+	}
+	return map[string]any{
+		"ENGINE":   engine,
+		"NAME":     p.Name,
+		"HOST":     p.Host,
+		"PORT":     strconv.Itoa(p.Port),
+		"USER":     p.User,
+		"PASSWORD": p.Password,
+	}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func envIntOr(name string, def int) int {
+	if v := os.Getenv(name); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+// RandomName returns prefix followed by 12 random lowercase hex digits.
+func RandomName(prefix string) string {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// Postgres creates a fresh database djs_<random> on the PostgreSQL server
+// and returns its DSN; the database is dropped when the test ends.
+func Postgres(tb testing.TB) string {
+	tb.Helper()
+	return PostgresParams(tb).DSN()
+}
+
+// PostgresParams is Postgres returning the database's parameters.
+func PostgresParams(tb testing.TB) Params {
+	tb.Helper()
+	p := Params{
+		Engine: "postgresql",
+		Host:   envOr("DJS_PG_HOST", defaultPGHost),
+		Port:   envIntOr("DJS_PG_PORT", defaultPGPort),
+		User:   envOr("DJS_PG_USER", defaultPGUser),
+		Name:   "postgres",
+	}
+	admin, err := sql.Open("pgx", p.DSN())
+	if err != nil {
+		Need(tb, "PostgreSQL ("+err.Error()+")")
+	}
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := admin.PingContext(ctx); err != nil {
+		Need(tb, fmt.Sprintf("PostgreSQL at %s:%d (%v)", p.Host, p.Port, err))
+	}
+	name := RandomName("djs_")
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE "`+name+`"`); err != nil {
+		tb.Fatalf("testenv: create PostgreSQL database: %v", err)
+	}
+	adminDSN := p.DSN()
+	tb.Cleanup(func() {
+		a, err := sql.Open("pgx", adminDSN)
+		if err != nil {
+			tb.Errorf("testenv: drop PostgreSQL database %s: %v", name, err)
+			return
+		}
+		defer a.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		// FORCE: connections a test left open (a pool, the Python peer)
+		// must not keep the database alive.
+		if _, err := a.ExecContext(ctx, `DROP DATABASE IF EXISTS "`+name+`" WITH (FORCE)`); err != nil {
+			tb.Errorf("testenv: drop PostgreSQL database %s: %v", name, err)
+		}
+	})
+	p.Name = name
+	return p
+}
+
+// MySQL creates a fresh database djs_<random> on the MariaDB/MySQL server
+// and returns its go-sql-driver/mysql DSN; the database is dropped when
+// the test ends.
+func MySQL(tb testing.TB) string {
+	tb.Helper()
+	return MySQLParams(tb).DSN()
+}
+
+// MySQLParams is MySQL returning the database's parameters.
+func MySQLParams(tb testing.TB) Params {
+	tb.Helper()
+	p := Params{
+		Engine:   "mysql",
+		Host:     envOr("DJS_MYSQL_HOST", defaultMySQLHost),
+		Port:     envIntOr("DJS_MYSQL_PORT", defaultMySQLPort),
+		User:     envOr("DJS_MYSQL_USER", defaultMySQLUser),
+		Password: os.Getenv("DJS_MYSQL_PASSWORD"),
+	}
+	admin, err := sql.Open("mysql", p.DSN())
+	if err != nil {
+		Need(tb, "MariaDB/MySQL ("+err.Error()+")")
+	}
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := admin.PingContext(ctx); err != nil {
+		Need(tb, fmt.Sprintf("MariaDB/MySQL at %s:%d (%v)", p.Host, p.Port, err))
+	}
+	name := RandomName("djs_")
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE `"+name+"` CHARACTER SET utf8mb4"); err != nil {
+		tb.Fatalf("testenv: create MySQL database: %v", err)
+	}
+	adminDSN := p.DSN()
+	tb.Cleanup(func() {
+		a, err := sql.Open("mysql", adminDSN)
+		if err != nil {
+			tb.Errorf("testenv: drop MySQL database %s: %v", name, err)
+			return
+		}
+		defer a.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := a.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+name+"`"); err != nil {
+			tb.Errorf("testenv: drop MySQL database %s: %v", name, err)
+		}
+	})
+	p.Name = name
+	return p
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(tb testing.TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("testenv: free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Memcached starts a private /usr/bin/memcached on a free port and returns
+// its address; the process is killed when the test ends.
+func Memcached(tb testing.TB) string {
+	tb.Helper()
+	if _, err := os.Stat(memcachedBin); err != nil {
+		Need(tb, memcachedBin)
+	}
+	return startServer(tb, "memcached", func(port int) *exec.Cmd {
+		// -u root: memcached refuses to start as root without it.
+		args := []string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0", "-m", "64"}
+		if os.Geteuid() == 0 {
+			args = append(args, "-u", "root")
+		}
+		return exec.Command(memcachedBin, args...)
+	})
+}
+
+// Redis starts a private redis-server on a free port (no persistence) and
+// returns its address and the database number to use; the process is
+// killed when the test ends. A private server, rather than the shared one
+// on 6379, means tests may FLUSHDB freely.
+func Redis(tb testing.TB) (addr string, db int) {
+	tb.Helper()
+	if _, err := os.Stat(redisBin); err != nil {
+		Need(tb, redisBin)
+	}
+	addr = startServer(tb, "redis-server", func(port int) *exec.Cmd {
+		return exec.Command(redisBin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port),
+			"--save", "", "--appendonly", "no", "--protected-mode", "no")
+	})
+	return addr, 0
+}
+
+// startServer runs the command that newCmd builds for a free port until
+// the port accepts connections, retrying with another port if it lost the
+// race for the first one.
+func startServer(tb testing.TB, name string, newCmd func(port int) *exec.Cmd) string {
+	tb.Helper()
+	var lastErr error
+	for attempt := 0; attempt < 5; attempt++ {
+		port := FreePort(tb)
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		cmd := newCmd(port)
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			Need(tb, fmt.Sprintf("%s (%v)", name, err))
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			select {
+			case err := <-exited:
+				lastErr = fmt.Errorf("%s exited: %v: %s", name, err, out.String())
+				goto retry
+			default:
+			}
+			if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+				c.Close()
+				tb.Cleanup(func() {
+					_ = cmd.Process.Kill()
+					<-exited
+				})
+				return addr
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		_ = cmd.Process.Kill()
+		<-exited
+		lastErr = fmt.Errorf("%s did not listen on %s within 10s", name, addr)
+	retry:
+	}
+	tb.Fatalf("testenv: %v", lastErr)
+	return ""
+}
