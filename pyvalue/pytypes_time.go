@@ -252,12 +252,19 @@ func parseISO(s string) (DateTime, error) {
 	}
 	dt := DateTime{Year: y, Month: mo, Day: da}
 	if len(s) > sep {
-		// The separator is one character: ASCII, or a lone surrogate (CPython
-		// sanitises those to 'T'); any other multi-byte character leaves its
-		// continuation bytes to fail the time parse, as in CPython.
+		// The separator is any one character (code point), ASCII or not.
 		rest := s[sep+1:]
-		if s[sep] == 0xED && len(s) >= sep+3 && s[sep+1] >= 0xA0 && s[sep+1] <= 0xBF {
-			rest = s[sep+3:]
+		if c := s[sep]; c >= 0xC0 {
+			n := 2
+			if c >= 0xF0 {
+				n = 4
+			} else if c >= 0xE0 {
+				n = 3
+			}
+			if len(s) < sep+n {
+				return DateTime{}, bad
+			}
+			rest = s[sep+n:]
 		}
 		h, mi, se, us, tzoff, tzus, hasTZ, ok := parseISOTime(rest)
 		if !ok {
