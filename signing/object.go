@@ -1,0 +1,277 @@
+package signing
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/klauspost/compress/zlib"
+)
+
+// Serializer turns values into bytes and back: Django's serializer classes
+// (JSONSerializer, PickleSerializer) with their dumps and loads methods.
+type Serializer interface {
+	// Dumps returns the serialized bytes of v.
+	Dumps(v any) ([]byte, error)
+	// Loads returns the value serialized in b. It may keep b.
+	Loads(b []byte) (any, error)
+}
+
+// SignObject serializes v with ser (nil means JSONSerializer{}), optionally
+// compresses it, and signs the URL-safe base64 text (Django's sign_object).
+// With compress, the zlib form is kept only when it is at least two bytes
+// shorter than the serialized bytes, and is then marked by a leading ".".
+// Serializer errors are returned wrapped.
+func (s *Signer) SignObject(v any, ser Serializer, compress bool) (string, error) {
+	return signObject(s, nil, v, ser, compress)
+}
+
+// UnsignObject verifies signed and returns the value it carries (Django's
+// unsign_object). It fails with ErrBadSignature as Unsign does, and with a
+// *MalformedError (ErrMalformed; ErrTooLarge for a payload bigger than
+// Options.MaxPayloadSize) when the verified text cannot be decoded.
+func (s *Signer) UnsignObject(signed string, ser Serializer) (any, error) {
+	text, err := s.Unsign(signed)
+	if err != nil {
+		return nil, err
+	}
+	return loadPayload(text, ser, s.maxPayload)
+}
+
+// SignObject is Signer.SignObject with the signing time added (Django's
+// TimestampSigner.sign_object, which signing.dumps calls).
+func (t *TimestampSigner) SignObject(v any, ser Serializer, compress bool) (string, error) {
+	return signObject(t.s, t, v, ser, compress)
+}
+
+// UnsignObject verifies signed without an age limit and returns the value it
+// carries. See UnsignObjectMaxAge for the errors.
+func (t *TimestampSigner) UnsignObject(signed string, ser Serializer) (any, error) {
+	return t.UnsignObjectMaxAge(signed, ser, -1)
+}
+
+// UnsignObjectMaxAge verifies signed and its age (as UnsignMaxAge) and
+// returns the value it carries (Django's
+// TimestampSigner.unsign_object(max_age=...), which signing.loads calls).
+// Errors are those of UnsignMaxAge plus a *MalformedError (ErrMalformed;
+// ErrTooLarge for a payload bigger than Options.MaxPayloadSize) when the
+// verified text cannot be decoded. A negative maxAge means no limit.
+func (t *TimestampSigner) UnsignObjectMaxAge(signed string, ser Serializer, maxAge time.Duration) (any, error) {
+	if maxAge < 0 {
+		maxAge = -1
+	}
+	text, _, err := t.unsign(signed, maxAge)
+	if err != nil {
+		return nil, err
+	}
+	return loadPayload(text, ser, t.s.maxPayload)
+}
+
+func signObject(s *Signer, t *TimestampSigner, v any, ser Serializer, compress bool) (string, error) {
+	if ser == nil {
+		ser = JSONSerializer{}
+	}
+	data, err := ser.Dumps(v)
+	if err != nil {
+		return "", fmt.Errorf("signing: serialize: %w", err)
+	}
+	payload, compressed := data, false
+	var zb *zbuf
+	if compress {
+		zb = compressPayload(data)
+		// Django keeps the compressed form only if it saves two bytes.
+		if zb.out.Len() < len(data)-1 {
+			payload, compressed = zb.out.Bytes(), true
+		}
+	}
+	n := 1 + base64.RawURLEncoding.EncodedLen(len(payload)) + 2*len(s.sep) + 12 + 88
+	b := make([]byte, 0, n)
+	if compressed {
+		b = append(b, '.')
+	}
+	b = base64.RawURLEncoding.AppendEncode(b, payload)
+	if zb != nil {
+		zbufPool.Put(zb)
+	}
+	if t != nil {
+		b = t.appendStampAndSignature(b, 0)
+	} else {
+		end := len(b)
+		b = append(b, s.sep...)
+		b = s.keys[0].appendSignature(b, b[:end])
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b)), nil
+}
+
+// EncodePayload returns the text SignObject signs for already serialized
+// data: URL-safe base64, and with compress the "."-marked zlib form when it
+// is at least two bytes shorter.
+func EncodePayload(data []byte, compress bool) string {
+	if compress {
+		zb := compressPayload(data)
+		defer zbufPool.Put(zb)
+		if zb.out.Len() < len(data)-1 {
+			b := make([]byte, 0, 1+base64.RawURLEncoding.EncodedLen(zb.out.Len()))
+			b = append(b, '.')
+			b = base64.RawURLEncoding.AppendEncode(b, zb.out.Bytes())
+			return unsafe.String(unsafe.SliceData(b), len(b))
+		}
+	}
+	return base64.RawURLEncoding.EncodeToString(data)
+}
+
+// DecodePayload reverses EncodePayload without verifying anything: it strips
+// a leading ".", base64-decodes as Django does and decompresses if the dot
+// was there. maxSize bounds the result (zero means DefaultMaxPayloadSize).
+// It fails with a *MalformedError (ErrMalformed, and ErrTooLarge beyond
+// maxSize). Useful to inspect a value whose key is unknown.
+func DecodePayload(text string, maxSize int) (data []byte, compressed bool, err error) {
+	if maxSize <= 0 {
+		maxSize = DefaultMaxPayloadSize
+	}
+	compressed = len(text) > 0 && text[0] == '.'
+	data, err = decodePayload(text, maxSize)
+	return data, compressed, err
+}
+
+func loadPayload(text string, ser Serializer, maxSize int) (any, error) {
+	if ser == nil {
+		ser = JSONSerializer{}
+	}
+	data, err := decodePayload(text, maxSize)
+	if err != nil {
+		return nil, err
+	}
+	v, err := ser.Loads(data)
+	if err != nil {
+		return nil, &MalformedError{Part: "payload", Err: err}
+	}
+	return v, nil
+}
+
+var errTooLargeBase64 = fmt.Errorf("decoded payload exceeds the size limit: %w", ErrTooLarge)
+
+func decodePayload(text string, maxSize int) ([]byte, error) {
+	compressed := len(text) > 0 && text[0] == '.'
+	if compressed {
+		text = text[1:]
+	}
+	if len(text)/4*3 > maxSize+3 && !compressed {
+		return nil, &MalformedError{Part: "size", Err: errTooLargeBase64}
+	}
+	if !compressed {
+		data, err := appendB64Decode(make([]byte, 0, len(text)*3/4+3), text)
+		if err != nil {
+			return nil, &MalformedError{Part: "base64", Err: err}
+		}
+		if len(data) > maxSize {
+			return nil, &MalformedError{Part: "size", Err: errTooLargeBase64}
+		}
+		return data, nil
+	}
+	zb := zbufPool.Get().(*zbuf)
+	defer zbufPool.Put(zb)
+	z, err := appendB64Decode(zb.in[:0], text)
+	if cap(z) <= 1<<20 { // do not let the pool pin huge buffers
+		zb.in = z[:0]
+	}
+	if err != nil {
+		return nil, &MalformedError{Part: "base64", Err: err}
+	}
+	data, err := inflate(z, maxSize)
+	if err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// zbuf holds the pooled state of one compression or decompression.
+type zbuf struct {
+	in  []byte        // base64-decoded compressed bytes
+	out bytes.Buffer  // compressed output
+	w   *zlib.Writer  // created on first compression
+	r   io.ReadCloser // created on first decompression; a zlib.Resetter
+	src bytes.Reader
+}
+
+var zbufPool = sync.Pool{New: func() any { return new(zbuf) }}
+
+// compressLevel is zlib's default level, as Python's zlib.compress uses.
+const compressLevel = 6
+
+// compressPayload deflates data into a pooled zbuf the caller must put back.
+func compressPayload(data []byte) *zbuf {
+	zb := zbufPool.Get().(*zbuf)
+	zb.out.Reset()
+	if zb.w == nil {
+		zb.w, _ = zlib.NewWriterLevel(&zb.out, compressLevel)
+	} else {
+		zb.w.Reset(&zb.out)
+	}
+	// Writes to a bytes.Buffer cannot fail.
+	zb.w.Write(data)
+	zb.w.Close()
+	return zb
+}
+
+// inflate decompresses the zlib stream z, failing with ErrTooLarge as soon
+// as more than maxSize bytes come out, so a zlib bomb costs at most maxSize
+// of memory. Bytes after the end of the stream are ignored, as
+// zlib.decompress ignores them.
+func inflate(z []byte, maxSize int) ([]byte, error) {
+	zb := zbufPool.Get().(*zbuf)
+	defer zbufPool.Put(zb)
+	zb.src.Reset(z)
+	var err error
+	if zb.r == nil {
+		zb.r, err = zlib.NewReader(&zb.src)
+	} else {
+		err = zb.r.(zlib.Resetter).Reset(&zb.src, nil)
+	}
+	if err != nil {
+		zb.r = nil
+		return nil, &MalformedError{Part: "zlib", Err: err}
+	}
+	size := 4 * len(z)
+	if size < 512 {
+		size = 512
+	}
+	if size > maxSize+1 {
+		size = maxSize + 1
+	}
+	out := make([]byte, 0, size)
+	for {
+		if len(out) == cap(out) {
+			if len(out) > maxSize {
+				return nil, &MalformedError{Part: "size",
+					Err: fmt.Errorf("decompressed payload exceeds %d bytes: %w", maxSize, ErrTooLarge)}
+			}
+			grow := cap(out)
+			if cap(out)+grow > maxSize+1 {
+				grow = maxSize + 1 - cap(out)
+			}
+			out = append(out, make([]byte, grow)...)[:len(out)]
+		}
+		n, err := zb.r.Read(out[len(out):cap(out)])
+		out = out[:len(out)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				err = errors.New("incomplete or truncated stream")
+			}
+			return nil, &MalformedError{Part: "zlib", Err: err}
+		}
+	}
+	if len(out) > maxSize {
+		return nil, &MalformedError{Part: "size",
+			Err: fmt.Errorf("decompressed payload exceeds %d bytes: %w", maxSize, ErrTooLarge)}
+	}
+	return out, nil
+}
