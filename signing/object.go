@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"time"
 	"unsafe"
 
+	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/zlib"
 )
 
@@ -72,11 +74,35 @@ func (t *TimestampSigner) UnsignObjectMaxAge(signed string, ser Serializer, maxA
 	return loadPayload(text, ser, t.s.maxPayload)
 }
 
+// appendSerializer is implemented by serializers that can write into a
+// caller's buffer (JSONSerializer), saving an allocation per SignObject.
+type appendSerializer interface {
+	AppendDumps(dst []byte, v any) ([]byte, error)
+}
+
+// dataBuf is a pooled serialization buffer.
+type dataBuf struct{ b []byte }
+
+var dataBufPool = sync.Pool{New: func() any { return &dataBuf{b: make([]byte, 0, 1024)} }}
+
 func signObject(s *Signer, t *TimestampSigner, v any, ser Serializer, compress bool) (string, error) {
 	if ser == nil {
 		ser = JSONSerializer{}
 	}
-	data, err := ser.Dumps(v)
+	var data []byte
+	var err error
+	if as, ok := ser.(appendSerializer); ok {
+		db := dataBufPool.Get().(*dataBuf)
+		defer func() {
+			if cap(data) <= 1<<20 { // do not let the pool pin huge buffers
+				db.b = data[:0]
+				dataBufPool.Put(db)
+			}
+		}()
+		data, err = as.AppendDumps(db.b[:0], v)
+	} else {
+		data, err = ser.Dumps(v)
+	}
 	if err != nil {
 		return "", fmt.Errorf("signing: serialize: %w", err)
 	}
@@ -235,7 +261,7 @@ func inflate(z []byte, maxSize int) ([]byte, error) {
 	}
 	if err != nil {
 		zb.r = nil
-		return nil, &MalformedError{Part: "zlib", Err: err}
+		return nil, &MalformedError{Part: "zlib", Err: zlibError(err)}
 	}
 	size := 4 * len(z)
 	if size < 512 {
@@ -263,10 +289,7 @@ func inflate(z []byte, maxSize int) ([]byte, error) {
 			break
 		}
 		if err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				err = errors.New("incomplete or truncated stream")
-			}
-			return nil, &MalformedError{Part: "zlib", Err: err}
+			return nil, &MalformedError{Part: "zlib", Err: zlibError(err)}
 		}
 	}
 	if len(out) > maxSize {
@@ -274,4 +297,38 @@ func inflate(z []byte, maxSize int) ([]byte, error) {
 			Err: fmt.Errorf("decompressed payload exceeds %d bytes: %w", maxSize, ErrTooLarge)}
 	}
 	return out, nil
+}
+
+// ZlibError is a decompression failure, worded as CPython's zlib.error
+// ("Error -3 while decompressing data: incorrect header check") where the
+// cause maps onto a zlib return code.
+type ZlibError struct {
+	// Msg is the zlib.error text.
+	Msg string
+	// Err is the decompressor's own error.
+	Err error
+}
+
+func (e *ZlibError) Error() string { return e.Msg }
+
+// Unwrap returns the decompressor's error.
+func (e *ZlibError) Unwrap() error { return e.Err }
+
+func zlibError(err error) error {
+	const prefix = "Error -3 while decompressing data: "
+	var corrupt flate.CorruptInputError
+	msg := prefix + err.Error()
+	switch {
+	case errors.Is(err, zlib.ErrHeader):
+		msg = prefix + "incorrect header check"
+	case errors.Is(err, zlib.ErrChecksum):
+		msg = prefix + "incorrect data check"
+	case errors.Is(err, zlib.ErrDictionary):
+		msg = "Error 2 while decompressing data"
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		msg = "Error -5 while decompressing data: incomplete or truncated stream"
+	case errors.As(err, &corrupt):
+		msg = prefix + "invalid deflate data at offset " + strconv.FormatInt(int64(corrupt), 10)
+	}
+	return &ZlibError{Msg: msg, Err: err}
 }

@@ -4,11 +4,12 @@ import (
 	"crypto/hmac"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"hash"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -205,21 +206,31 @@ func (e *separatorError) Error() string {
 
 func (e *separatorError) Is(target error) bool { return target == ErrInvalidSeparator }
 
-// pyRepr approximates Python's repr of a str for error messages.
+// pyRepr returns Python's repr of a str for error messages (single quotes
+// unless the text holds a single quote and no double quote).
 func pyRepr(s string) string {
-	if !strings.ContainsAny(s, "'\\") {
-		printable := true
-		for i := 0; i < len(s); i++ {
-			if s[i] < 0x20 || s[i] >= 0x7f {
-				printable = false
-				break
-			}
-		}
-		if printable {
-			return "'" + s + "'"
+	q := byte('\'')
+	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
+		q = '"'
+	}
+	b := []byte{q}
+	for _, r := range s {
+		switch {
+		case r == rune(q) || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r == '\n':
+			b = append(b, `\n`...)
+		case r == '\r':
+			b = append(b, `\r`...)
+		case r == '\t':
+			b = append(b, `\t`...)
+		case r < 0x20 || r == 0x7f:
+			b = append(b, fmt.Sprintf(`\x%02x`, r)...)
+		default:
+			b = utf8.AppendRune(b, r)
 		}
 	}
-	return strconv.Quote(s)
+	return string(append(b, q))
 }
 
 // Salt returns the effective salt (the class default when none was given).
