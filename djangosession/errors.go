@@ -33,3 +33,6 @@ var (
 	// (PickleSerializer on 5.0+, a datetime expiry under 3.2 with JSON ...).
 	ErrUnsupported = errors.New("djangosession: not supported by the target Django version")
 )
+
+// ErrNotDict: session data decoded to something other than a dict.
+var ErrNotDict = errors.New("djangosession: session data is not a dict")

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/djsession/djsession/signing"
 )
 
 // Settings mirrors the Django settings that sessions depend on, under their
@@ -433,4 +435,49 @@ func (s *Settings) Validate() error {
 		errs = append(errs, fmt.Errorf("djangosession: PickleSerializer does not exist in Django %s: %w", v, ErrUnsupported))
 	}
 	return errors.Join(errs...)
+}
+
+// SignerOptions returns the signing.Options Django derives from these
+// settings for a TimestampSigner with the given salt: SECRET_KEY, the
+// target version's algorithm (DEFAULT_HASHING_ALGORITHM on 3.2, sha256
+// after), SHA-1 acceptance on 3.2, and SECRET_KEY_FALLBACKS from 4.1.
+func (s *Settings) SignerOptions(salt string) signing.Options {
+	v := s.Version()
+	return signing.Options{
+		Key:          s.SecretKey,
+		FallbackKeys: s.FallbackKeys(),
+		Salt:         salt,
+		Algorithm:    s.HashingAlgorithm(),
+		AcceptSHA1:   v.AcceptsSHA1(),
+	}
+}
+
+// NewSigner returns the TimestampSigner Django's signing.dumps/loads use
+// with these settings and salt (see SignerOptions). Key derivation happens
+// here once: keep the signer.
+func (s *Settings) NewSigner(salt string) (*signing.TimestampSigner, error) {
+	t, err := signing.NewTimestampSigner(s.SignerOptions(salt))
+	if err != nil {
+		return nil, fmt.Errorf("djangosession: %w", err)
+	}
+	return t, nil
+}
+
+// Serializer returns the signing.Serializer SESSION_SERIALIZER names:
+// signing.JSONSerializer for Django's JSONSerializer (either module path, or
+// "json"); for PickleSerializer (or "pickle") the pickle serializer at
+// protocol 5 when the target version has it (3.2, 4.2), an error wrapping
+// ErrUnsupported from 5.0. Other (custom) serializers wrap ErrUnsupported:
+// give a Go implementation to NewCodec with WithSerializer.
+func (s *Settings) Serializer() (signing.Serializer, error) {
+	switch s.SessionSerializer {
+	case "", JSONSerializerPath, SigningJSONSerializerPath, "json":
+		return signing.JSONSerializer{}, nil
+	case PickleSerializerPath, "pickle":
+		if v := s.Version(); !v.HasPickleSerializer() {
+			return nil, fmt.Errorf("djangosession: PickleSerializer does not exist in Django %s: %w", v, ErrUnsupported)
+		}
+		return pickleSerializer()
+	}
+	return nil, fmt.Errorf("djangosession: SESSION_SERIALIZER %q has no Go implementation: %w", s.SessionSerializer, ErrUnsupported)
 }
