@@ -717,9 +717,15 @@ def batch_child(peer):
     for line in sys.stdin:
         req = json.loads(line)
         rc, out = run_safely(peer, req.get("cmd"), req.get("args") or [], req.get("stdin"))
-        sys.stdout.write(dump_line({"rc": rc, "out": out}) + "\n")
+        sys.stdout.write(batch_answer(rc, out))
         sys.stdout.flush()
     return None
+
+
+def batch_answer(rc, out):
+    # Always exactly '{"rc":N,"out":' + object + '}': readers may split it
+    # textually (the object may hold NaN, which strict JSON parsers refuse).
+    return '{"rc":%d,"out":%s}\n' % (rc, dump_line(out))
 
 
 def batch(base_cfg):
@@ -754,7 +760,7 @@ def batch(base_cfg):
                 if req["cmd"] == "http":
                     raise ValueError("http is not available in batch mode")
             except ValueError as e:
-                sys.stdout.write(dump_line({"rc": EXIT_USAGE, "out": {"error": "usage: %s" % e}}) + "\n")
+                sys.stdout.write(batch_answer(EXIT_USAGE, {"error": "usage: %s" % e}))
                 sys.stdout.flush()
                 continue
             key, child = child_for(cfg)
@@ -767,7 +773,7 @@ def batch(base_cfg):
                 answer = ""
             if not answer:
                 children.pop(key, None)
-                answer = dump_line({"rc": EXIT_ERROR, "out": {"error": "peer child process died (exit %s)" % child.wait()}}) + "\n"
+                answer = batch_answer(EXIT_ERROR, {"error": "peer child process died (exit %s)" % child.wait()})
             sys.stdout.write(answer)
             sys.stdout.flush()
     finally:
