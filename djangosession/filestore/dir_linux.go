@@ -67,25 +67,37 @@ func (d *dir) readRegular(name string) ([]byte, time.Time, error) {
 	if size < 0 || int64(size) != st.Size {
 		size = 0
 	}
-	buf := make([]byte, 0, size+1)
+	// Session files are replaced by rename, never rewritten in place, so
+	// the size from fstat is the whole content: stop there without the
+	// extra read(2) that would only confirm EOF. A file that is growing
+	// anyway (a foreign writer) is read up to EOF.
+	buf := make([]byte, size, size+1)
+	n := 0
 	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+		if n == len(buf) {
+			if n == size && size > 0 {
+				break
+			}
+			buf = append(buf, 0)[:n]
+			buf = buf[:cap(buf)]
 		}
-		var n int
+		var m int
 		err := retryEINTR(func() (err error) {
-			n, err = syscall.Read(fd, buf[len(buf):cap(buf)])
+			m, err = syscall.Read(fd, buf[n:])
 			return err
 		})
 		if err != nil {
 			return nil, time.Time{}, &os.PathError{Op: "read", Path: name, Err: err}
 		}
-		if n <= 0 {
+		if m <= 0 {
 			break
 		}
-		buf = buf[:len(buf)+n]
+		n += m
+		if n > size {
+			size = -1 // grew past fstat's size: read to EOF
+		}
 	}
-	return buf, mtime, nil
+	return buf[:n], mtime, nil
 }
 
 // touch is step 1 of Django's save: open the target write-only (creating it
