@@ -42,6 +42,10 @@ type Settings struct {
 	SessionFilePath             string  `json:"SESSION_FILE_PATH"`
 	SessionCacheAlias           string  `json:"SESSION_CACHE_ALIAS"`
 
+	// AuthenticationBackends is AUTHENTICATION_BACKENDS; empty means
+	// Django's default, ModelBackend only.
+	AuthenticationBackends []string `json:"AUTHENTICATION_BACKENDS"`
+
 	UseTZ    *bool  `json:"USE_TZ"`
 	TimeZone string `json:"TIME_ZONE"`
 
@@ -378,11 +382,13 @@ func (s *Settings) Location() (*time.Location, error) {
 
 // HashingAlgorithm returns the algorithm Django signs with: sha256 from 4.0,
 // DEFAULT_HASHING_ALGORITHM (default sha256) in 3.2.
+// Any value other than "sha1" means sha256 here; Validate reports values
+// Django 3.2 would refuse.
 func (s *Settings) HashingAlgorithm() string {
-	if s.Version().AtLeast(4, 0) || s.DefaultHashingAlgorithm == "" {
-		return "sha256"
+	if !s.Version().AtLeast(4, 0) && s.DefaultHashingAlgorithm == "sha1" {
+		return "sha1"
 	}
-	return s.DefaultHashingAlgorithm
+	return "sha256"
 }
 
 // FallbackKeys returns SECRET_KEY_FALLBACKS where the target version has it
