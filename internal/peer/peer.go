@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -592,4 +593,63 @@ func (b *syncBuffer) Tail(n int) string {
 		s = s[len(s)-n:]
 	}
 	return string(s)
+}
+
+// StartHTTP runs the implementation's http subcommand (its session
+// middleware behind /set, /get and /flush) on a free port of 127.0.0.1 and
+// returns the base URL, e.g. "http://127.0.0.1:41234". The server is
+// stopped with SIGTERM when the test ends.
+func (im *Impl) StartHTTP(tb testing.TB, cfg map[string]any) string {
+	tb.Helper()
+	argv := append([]string(nil), im.argv...)
+	if cfg != nil {
+		argv = append(argv, "--config", string(mustJSON(tb, cfg)))
+	}
+	argv = append(argv, "http", "0")
+	cmd := exec.Command(argv[0], argv[1:]...)
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatalf("peer(%s): %v", im.name, err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("peer(%s): start http: %v", im.name, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	tb.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if tb.Failed() && stderr.Len() > 0 {
+			tb.Logf("peer(%s) http stderr:\n%s", im.name, stderr.Tail(4000))
+		}
+	})
+	first := make(chan []byte, 1)
+	go func() {
+		line, _ := bufio.NewReader(stdout).ReadBytes('\n')
+		first <- line
+		_, _ = io.Copy(io.Discard, stdout) // nothing more is expected; never block the server
+	}()
+	var line []byte
+	select {
+	case line = <-first:
+	case <-time.After(callTimeout):
+		tb.Fatalf("peer(%s): http did not report its address", im.name)
+	}
+	var hello struct {
+		Listening string `json:"listening"`
+	}
+	if err := json.Unmarshal(line, &hello); err != nil || hello.Listening == "" {
+		tb.Fatalf("peer(%s): http first line %q (%v)\nstderr: %s", im.name, line, err, stderr.Tail(4000))
+	}
+	return hello.Listening
 }

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/djsession/djsession/internal/peer"
 	"github.com/djsession/djsession/internal/testenv"
@@ -534,5 +537,57 @@ func TestCLI(t *testing.T) {
 	})
 	if got := res[0].OK(t).Get(t, "value"); got != "hello" {
 		t.Errorf("go loads: %s", res[0])
+	}
+}
+
+// TestHTTP drives Django's SessionMiddleware through the peer's http
+// subcommand with a cookie-keeping client.
+func TestHTTP(t *testing.T) {
+	for _, eng := range []string{"file", "signed_cookies"} {
+		t.Run(eng, func(t *testing.T) {
+			cfg := map[string]any{"SECRET_KEY": specSecret, "SESSION_ENGINE": engine(eng), "SESSION_FILE_PATH": t.TempDir()}
+			base := peer.Django(t).StartHTTP(t, cfg)
+			jar, err := cookiejar.New(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			client := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+			get := func(path string) (map[string]any, *http.Response) {
+				t.Helper()
+				resp, err := client.Get(base + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var m map[string]any
+				if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != 200 {
+					t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
+				}
+				return m, resp
+			}
+			_, resp := get("/set?a=1&b=%C3%A9")
+			sc := resp.Header.Get("Set-Cookie")
+			if !strings.HasPrefix(strings.TrimSpace(sc), "sessionid=") ||
+				!strings.HasSuffix(sc, "; HttpOnly; Max-Age=1209600; Path=/; SameSite=Lax") {
+				t.Errorf("Set-Cookie %q", sc)
+			}
+			if eng == "file" {
+				key := strings.TrimPrefix(strings.SplitN(strings.TrimSpace(sc), ";", 2)[0], "sessionid=")
+				if !serverKey.MatchString(key) {
+					t.Errorf("session key %q", key)
+				}
+			}
+			m, _ := get("/get?k=b")
+			if m["exists"] != true || m["value"] != "é" {
+				t.Errorf("/get after /set: %v", m)
+			}
+			_, resp = get("/flush")
+			if sc := resp.Header.Get("Set-Cookie"); !strings.Contains(sc, `sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/`) {
+				t.Errorf("deletion cookie %q", sc)
+			}
+			if m, _ := get("/get?k=b"); m["exists"] != false {
+				t.Errorf("/get after /flush: %v", m)
+			}
+		})
 	}
 }
