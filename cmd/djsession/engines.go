@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/djsession/djsession/djangosession/cookiestore"
 	"github.com/djsession/djsession/djangosession/dbstore"
 	"github.com/djsession/djsession/djangosession/filestore"
+	"github.com/djsession/djsession/pyvalue"
 )
 
 // engine is one SESSION_ENGINE this build can run.
@@ -139,13 +141,14 @@ func openDB(ctx context.Context, e *env, s *djangosession.Settings) (*openStore,
 		db.Close()
 		return nil, err
 	}
+	vc := &verdictCodec{codec: codec}
 	// A one-shot CLI gains nothing from prepared statements.
-	st, err := dbstore.New(db, dialect, s, dbstore.WithCodec(codec), dbstore.WithoutPrepare())
+	st, err := dbstore.New(db, dialect, s, dbstore.WithCodec(vc), dbstore.WithoutPrepare())
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	return &openStore{store: st, db: st, close: func() error {
+	return &openStore{store: &verdictStore{Store: st, codec: vc}, db: st, close: func() error {
 		st.Close()
 		return db.Close()
 	}}, nil
@@ -165,4 +168,35 @@ func openCookies(ctx context.Context, e *env, s *djangosession.Settings) (*openS
 		return nil, err
 	}
 	return &openStore{store: st, close: func() error { return nil }}, nil
+}
+
+// verdictCodec is the db engine's codec, remembering whether the data it
+// decoded verified: the library (like Django) loads unverifiable data as an
+// empty session, and read must report it as not existing, as the Django
+// peer does.
+type verdictCodec struct {
+	codec  *djangosession.Codec
+	failed bool
+	raised error // Django 3.2 raises out of decode() for this data
+}
+
+func (v *verdictCodec) Encode(d *pyvalue.Dict) (string, error) { return v.codec.Encode(d) }
+
+func (v *verdictCodec) DecodeOrEmpty(s string) *pyvalue.Dict {
+	d, err := v.codec.Decode(s)
+	if err == nil {
+		return d
+	}
+	v.failed = true
+	var de *djangosession.DecodeError
+	if errors.As(err, &de) && de.Raises {
+		v.raised = err
+	}
+	return v.codec.DecodeOrEmpty(s) // logs Django's warning
+}
+
+// verdictStore is the db engine with its verdictCodec at hand.
+type verdictStore struct {
+	*dbstore.Store
+	codec *verdictCodec
 }

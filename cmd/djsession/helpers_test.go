@@ -191,6 +191,15 @@ func (g gen) str(max int) string {
 	return string(b)
 }
 
+// utf8 is str without lone surrogates (text Python can encode).
+func (g gen) utf8(max int) string {
+	for {
+		if s := g.str(max); utf8.ValidString(s) {
+			return s
+		}
+	}
+}
+
 var specialFloats = []float64{0, math.Copysign(0, -1), 1, 3, -3, 0.1, 1e16, 1e-7, 1e22, 1e21, 123456789.0,
 	5e-324, math.MaxFloat64, -math.MaxFloat64, math.SmallestNonzeroFloat64, 2.5, 1.0000000000000002,
 	math.NaN(), math.Inf(1), math.Inf(-1), 9007199254740993}
@@ -222,6 +231,9 @@ func (g gen) number() any {
 }
 
 func (g gen) value(depth int) any {
+	if g.pickle && g.r.IntN(5) == 0 {
+		return g.pickleValue()
+	}
 	k := g.r.IntN(10)
 	if depth <= 0 && k >= 6 {
 		k = g.r.IntN(6)

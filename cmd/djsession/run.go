@@ -160,6 +160,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // fail reports err on stdout as the protocol's JSON object and on stderr as a
 // log line, and returns the exit code it maps to.
 func fail(e *env, err error) int {
+	if errors.Is(err, errReported) {
+		return exitError
+	}
 	out := pyvalue.NewDict(2)
 	code := exitError
 	var ue *usageError

@@ -7,6 +7,7 @@ func storeCommands() []*command {
 			summary: "create django_session in DATABASES.default as Django's migration does (idempotent)",
 			stdout:  `{"ok": true}`},
 	)
+	cmds = append(cmds, sessionCommands()...)
 	return cmds
 }
 
