@@ -73,22 +73,6 @@ func newTestCodec(t *testing.T, s *Settings, opts ...CodecOption) *Codec {
 
 func isPickle(s *Settings) bool { return s.SessionSerializer == PickleSerializerPath }
 
-// pickleUnavailable reports (and checks) that the build has no pickle
-// support yet: NewCodec must then refuse with ErrUnsupported.
-func pickleUnavailable(t *testing.T, s *Settings) bool {
-	if !isPickle(s) {
-		return false
-	}
-	_, err := NewCodec(s)
-	if err == nil {
-		return false
-	}
-	if !errors.Is(err, ErrUnsupported) {
-		t.Fatalf("NewCodec(pickle) = %v, want ErrUnsupported", err)
-	}
-	return true
-}
-
 func TestCodecVectorsKeySalt(t *testing.T) {
 	n := 0
 	for _, c := range vectors.Select(vectors.Load(t, "session_encode.json"), "key_salt") {
@@ -168,15 +152,11 @@ func assertDecodes(t *testing.T, codec *Codec, data string, want *pyvalue.Dict) 
 
 func TestCodecVectorsEncodeDecode(t *testing.T) {
 	cases := vectors.Select(vectors.Load(t, "session_encode.json"), "encode", "decode")
-	ran, pickleSkipped := 0, 0
+	ran := 0
 	for _, c := range cases {
 		t.Run(c.Name(), func(t *testing.T) {
 			c := c.WithT(t)
 			s := caseSettings(t, c)
-			if pickleUnavailable(t, s) {
-				pickleSkipped++
-				return
-			}
 			var logs bytes.Buffer
 			logger := slog.New(slog.NewTextHandler(&logs, nil))
 			codec := newTestCodec(t, s, WithStoreClass(storeClassOf(c)), WithLogger(logger))
@@ -243,9 +223,8 @@ func TestCodecVectorsEncodeDecode(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("%d encode/decode cases checked, %d pickle cases waiting for pickle support", ran, pickleSkipped)
-	if ran != 125 {
-		t.Errorf("%d cases ran, want 125", ran)
+	if ran != 153 {
+		t.Errorf("%d cases ran, want 153", ran)
 	}
 }
 
@@ -296,6 +275,23 @@ func TestCodecFallbackKeys(t *testing.T) {
 		if (err == nil) != ok {
 			t.Errorf("%s: Decode with fallback = %v, want ok %v", v, err, ok)
 		}
+	}
+}
+
+func TestCodecPickleByVersion(t *testing.T) {
+	for v, ok := range map[string]bool{"3.2": true, "4.2": true, "5.2": false, "6.0": false} {
+		s, _ := LoadSettings([]byte(`{"SECRET_KEY":"k","TARGET_DJANGO_VERSION":"` + v + `","SESSION_SERIALIZER":"` + PickleSerializerPath + `"}`))
+		_, err := NewCodec(s)
+		if ok && err != nil || !ok && !errors.Is(err, ErrUnsupported) {
+			t.Errorf("%s: NewCodec(pickle) = %v", v, err)
+		}
+	}
+	s, _ := LoadSettings([]byte(`{"SECRET_KEY":"k","SESSION_SERIALIZER":"myapp.YAMLSerializer"}`))
+	if _, err := NewCodec(s); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("custom serializer: %v", err)
+	}
+	if _, err := NewCodec(s, WithSerializer(signing.JSONSerializer{})); err != nil {
+		t.Errorf("custom serializer given in Go: %v", err)
 	}
 }
 
