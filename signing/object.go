@@ -3,15 +3,11 @@ package signing
 import (
 	"bytes"
 	"encoding/base64"
-	"errors"
 	"fmt"
-	"io"
-	"strconv"
 	"sync"
 	"time"
 	"unsafe"
 
-	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/zlib"
 )
 
@@ -218,11 +214,9 @@ func decodePayload(text string, maxSize int) ([]byte, error) {
 
 // zbuf holds the pooled state of one compression or decompression.
 type zbuf struct {
-	in  []byte        // base64-decoded compressed bytes
-	out bytes.Buffer  // compressed output
-	w   *zlib.Writer  // created on first compression
-	r   io.ReadCloser // created on first decompression; a zlib.Resetter
-	src bytes.Reader
+	in  []byte       // base64-decoded compressed bytes
+	out bytes.Buffer // compressed output
+	w   *zlib.Writer // created on first compression
 }
 
 var zbufPool = sync.Pool{New: func() any { return new(zbuf) }}
@@ -250,58 +244,23 @@ func compressPayload(data []byte) *zbuf {
 // of memory. Bytes after the end of the stream are ignored, as
 // zlib.decompress ignores them.
 func inflate(z []byte, maxSize int) ([]byte, error) {
-	zb := zbufPool.Get().(*zbuf)
-	defer zbufPool.Put(zb)
-	zb.src.Reset(z)
-	var err error
-	if zb.r == nil {
-		zb.r, err = zlib.NewReader(&zb.src)
-	} else {
-		err = zb.r.(zlib.Resetter).Reset(&zb.src, nil)
+	size := 8*len(z) + 256
+	if size > maxSize {
+		size = maxSize
 	}
-	if err != nil {
-		zb.r = nil
-		return nil, &MalformedError{Part: "zlib", Err: zlibError(err)}
-	}
-	size := 4 * len(z)
-	if size < 512 {
-		size = 512
-	}
-	if size > maxSize+1 {
-		size = maxSize + 1
-	}
-	out := make([]byte, 0, size)
-	for {
-		if len(out) == cap(out) {
-			if len(out) > maxSize {
-				return nil, &MalformedError{Part: "size",
-					Err: fmt.Errorf("decompressed payload exceeds %d bytes: %w", maxSize, ErrTooLarge)}
-			}
-			grow := cap(out)
-			if cap(out)+grow > maxSize+1 {
-				grow = maxSize + 1 - cap(out)
-			}
-			out = append(out, make([]byte, grow)...)[:len(out)]
-		}
-		n, err := zb.r.Read(out[len(out):cap(out)])
-		out = out[:len(out)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, &MalformedError{Part: "zlib", Err: zlibError(err)}
-		}
-	}
-	if len(out) > maxSize {
+	out, err := inflateZlib(make([]byte, 0, size), z, maxSize)
+	if err == errTooBig {
 		return nil, &MalformedError{Part: "size",
 			Err: fmt.Errorf("decompressed payload exceeds %d bytes: %w", maxSize, ErrTooLarge)}
+	}
+	if err != nil {
+		return nil, &MalformedError{Part: "zlib", Err: &ZlibError{Msg: err.Error(), Err: err}}
 	}
 	return out, nil
 }
 
 // ZlibError is a decompression failure, worded as CPython's zlib.error
-// ("Error -3 while decompressing data: incorrect header check") where the
-// cause maps onto a zlib return code.
+// ("Error -3 while decompressing data: incorrect header check").
 type ZlibError struct {
 	// Msg is the zlib.error text.
 	Msg string
@@ -313,22 +272,3 @@ func (e *ZlibError) Error() string { return e.Msg }
 
 // Unwrap returns the decompressor's error.
 func (e *ZlibError) Unwrap() error { return e.Err }
-
-func zlibError(err error) error {
-	const prefix = "Error -3 while decompressing data: "
-	var corrupt flate.CorruptInputError
-	msg := prefix + err.Error()
-	switch {
-	case errors.Is(err, zlib.ErrHeader):
-		msg = prefix + "incorrect header check"
-	case errors.Is(err, zlib.ErrChecksum):
-		msg = prefix + "incorrect data check"
-	case errors.Is(err, zlib.ErrDictionary):
-		msg = "Error 2 while decompressing data"
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		msg = "Error -5 while decompressing data: incomplete or truncated stream"
-	case errors.As(err, &corrupt):
-		msg = prefix + "invalid deflate data at offset " + strconv.FormatInt(int64(corrupt), 10)
-	}
-	return &ZlibError{Msg: msg, Err: err}
-}

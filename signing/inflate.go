@@ -1,0 +1,509 @@
+package signing
+
+import (
+	"encoding/binary"
+	"hash/adler32"
+	"strconv"
+	"sync"
+)
+
+// This file is a whole-buffer zlib (RFC 1950/1951) decompressor. Signed
+// payloads are small and arrive complete, so there is no need for a
+// streaming reader with its 32 KiB window, per-call state reset and
+// io.Reader plumbing: decoding straight into the output slice makes
+// decompression several times faster than compress/zlib or
+// klauspost/compress at session sizes. Error texts are zlib's own, as
+// CPython's zlib.error reports them.
+
+const (
+	maxFastBits = 9 // lookup-table bits of the literal/length code
+	maxCodeLen  = 15
+)
+
+// huffman is a canonical Huffman code: a lookup table for codes of up to
+// bits bits, and counts/symbols for the longer ones. Small tables keep the
+// per-block build cheap, which matters more than the rare slow decode for
+// payloads of a few KiB.
+type huffman struct {
+	fast   [1 << maxFastBits]uint16 // symbol | length<<9; 0 = longer code or invalid
+	mask   uint64                   // 1<<bits - 1
+	bits   uint
+	count  [maxCodeLen + 1]uint16
+	symbol [320]uint16 // symbols ordered by code
+}
+
+type codeKind int
+
+const (
+	kindCodes codeKind = iota // code-length code: incomplete sets rejected
+	kindLens                  // literal/length code
+	kindDists                 // distance code
+)
+
+// build constructs the code for lengths, applying zlib's validity rules
+// (inflate_table): an over-subscribed set is invalid; an incomplete set is
+// invalid except for a literal/length or distance code whose longest code has
+// length 1 (a single code), and an empty distance code is allowed.
+func (h *huffman) build(lengths []uint8, kind codeKind, bits uint) bool {
+	h.bits, h.mask = bits, 1<<bits-1
+	h.count = [maxCodeLen + 1]uint16{}
+	for _, l := range lengths {
+		h.count[l]++
+	}
+	h.count[0] = 0
+	max := 0
+	for l := maxCodeLen; l >= 1; l-- {
+		if h.count[l] != 0 {
+			max = l
+			break
+		}
+	}
+	clear(h.fast[:1<<bits])
+	if max == 0 {
+		return kind != kindCodes
+	}
+	left := 1
+	for l := 1; l <= maxCodeLen; l++ {
+		left <<= 1
+		left -= int(h.count[l])
+		if left < 0 {
+			return false // over-subscribed
+		}
+	}
+	if left > 0 && (kind == kindCodes || max != 1) {
+		return false // incomplete
+	}
+	var offs [maxCodeLen + 2]uint16
+	for l := 1; l <= maxCodeLen; l++ {
+		offs[l+1] = offs[l] + h.count[l]
+	}
+	var next [maxCodeLen + 1]uint32
+	code := uint32(0)
+	for l := 1; l <= maxCodeLen; l++ {
+		code = (code + uint32(h.count[l-1])) << 1 // count[0] is 0
+		next[l] = code
+	}
+	for s, l := range lengths {
+		if l == 0 {
+			continue
+		}
+		h.symbol[offs[l]] = uint16(s)
+		offs[l]++
+		c := next[l]
+		next[l]++
+		if uint(l) > bits {
+			continue
+		}
+		r := reverseBits(c, uint(l))
+		e := uint16(s) | uint16(l)<<9
+		for i := r; i < 1<<bits; i += 1 << l {
+			h.fast[i] = e
+		}
+	}
+	return true
+}
+
+func reverseBits(c uint32, n uint) uint32 {
+	r := uint32(0)
+	for i := uint(0); i < n; i++ {
+		r = r<<1 | c&1
+		c >>= 1
+	}
+	return r
+}
+
+// slow decodes a code longer than h.bits (or an invalid one) from the low
+// bits of b, returning the symbol and its length, or length 0.
+func (h *huffman) slow(b uint64) (sym, n uint) {
+	code, first, index := 0, 0, 0
+	for l := 1; l <= maxCodeLen; l++ {
+		code |= int(b & 1)
+		b >>= 1
+		cnt := int(h.count[l])
+		if code-cnt < first {
+			return uint(h.symbol[index+(code-first)]), uint(l)
+		}
+		index += cnt
+		first += cnt
+		first <<= 1
+		code <<= 1
+	}
+	return 0, 0
+}
+
+var (
+	lengthBase  = [29]uint16{3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258}
+	lengthExtra = [29]uint8{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0}
+	distBase    = [30]uint16{1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577}
+	distExtra   = [30]uint8{0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13}
+	clenOrder   = [19]uint8{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15}
+)
+
+// fixedLit and fixedDist are the fixed codes of block type 1; read-only
+// after initialisation.
+var fixedLit, fixedDist = func() (*huffman, *huffman) {
+	var l [288]uint8
+	for i := range l {
+		switch {
+		case i < 144:
+			l[i] = 8
+		case i < 256:
+			l[i] = 9
+		case i < 280:
+			l[i] = 7
+		default:
+			l[i] = 8
+		}
+	}
+	// 32 codes of 5 bits; 30 and 31 are invalid when decoded.
+	var d [32]uint8
+	for i := range d {
+		d[i] = 5
+	}
+	lit, dist := new(huffman), new(huffman)
+	lit.build(l[:], kindLens, 9)
+	dist.build(d[:], kindDists, 5)
+	return lit, dist
+}()
+
+// inflater holds the state of one decompression; pooled because its
+// tables are a few KiB.
+type inflater struct {
+	in   []byte
+	pos  int    // next input byte to load into bits
+	over int    // zero bytes loaded past the end of in
+	bits uint64 // bit buffer, next bit lowest
+	nb   uint   // valid bits in bits
+	out  []byte
+	base int // len(out) when this stream started
+	max  int
+	lit  huffman
+	dist huffman
+	clen huffman
+	lens [320]uint8
+}
+
+var inflaterPool = sync.Pool{New: func() any { return new(inflater) }}
+
+type inflateError struct {
+	code int // zlib return code: -3 data error, -5 truncated, 2 need dict
+	msg  string
+}
+
+var (
+	errTruncated = &inflateError{-5, "incomplete or truncated stream"}
+	errTooBig    = &inflateError{0, "too large"}
+)
+
+func dataError(msg string) *inflateError { return &inflateError{-3, msg} }
+
+func (e *inflateError) Error() string {
+	if e.code == 2 {
+		return "Error 2 while decompressing data"
+	}
+	return "Error " + strconv.Itoa(e.code) + " while decompressing data: " + e.msg
+}
+
+// refill tops the bit buffer up to at least 56 bits, loading zero bytes
+// past the end of the input (counted in over, so truncation is detected).
+func (f *inflater) refill() {
+	if f.pos+8 <= len(f.in) {
+		f.bits |= binary.LittleEndian.Uint64(f.in[f.pos:]) << f.nb
+		n := (63 - f.nb) >> 3
+		f.pos += int(n)
+		f.nb += n << 3
+		return
+	}
+	for f.nb <= 56 {
+		if f.pos < len(f.in) {
+			f.bits |= uint64(f.in[f.pos]) << f.nb
+			f.pos++
+		} else {
+			f.over++
+		}
+		f.nb += 8
+	}
+}
+
+// pastEnd reports whether more bits were consumed than the input holds.
+func (f *inflater) pastEnd() bool {
+	return (f.pos+f.over)*8-int(f.nb) > len(f.in)*8
+}
+
+func (f *inflater) take(n uint) uint64 {
+	if f.nb < n {
+		f.refill()
+	}
+	v := f.bits & (1<<n - 1)
+	f.bits >>= n
+	f.nb -= n
+	return v
+}
+
+// bytePos discards the bits up to the next byte boundary and returns the
+// input offset of the next unread byte.
+func (f *inflater) bytePos() int {
+	f.take(f.nb & 7)
+	return f.pos + f.over - int(f.nb>>3)
+}
+
+// inflateZlib decompresses the zlib stream z, appending to dst. More than
+// max output bytes fail with errTooBig. Input after the stream is ignored,
+// as zlib.decompress ignores it.
+func inflateZlib(dst, z []byte, max int) ([]byte, error) {
+	if len(z) < 2 {
+		return dst, errTruncated
+	}
+	cmf, flg := z[0], z[1]
+	switch {
+	case (uint(cmf)<<8|uint(flg))%31 != 0:
+		return dst, dataError("incorrect header check")
+	case cmf&0x0f != 8:
+		return dst, dataError("unknown compression method")
+	case cmf>>4 > 7:
+		return dst, dataError("invalid window size")
+	case flg&0x20 != 0:
+		return dst, &inflateError{2, ""}
+	}
+	f := inflaterPool.Get().(*inflater)
+	defer inflaterPool.Put(f)
+	f.in, f.pos, f.over, f.bits, f.nb = z, 2, 0, 0, 0
+	f.out, f.base, f.max = dst, len(dst), len(dst)+max
+	start := len(dst)
+	err := f.run()
+	out := f.out
+	f.in, f.out = nil, nil
+	if err != nil {
+		return out, err
+	}
+	p := f.bytePos()
+	if p+4 > len(z) {
+		return out, errTruncated
+	}
+	if binary.BigEndian.Uint32(z[p:]) != adler32.Checksum(out[start:]) {
+		return out, dataError("incorrect data check")
+	}
+	return out, nil
+}
+
+func (f *inflater) run() error {
+	for {
+		final := f.take(1)
+		typ := f.take(2)
+		if f.pastEnd() {
+			return errTruncated
+		}
+		var err error
+		switch typ {
+		case 0:
+			err = f.stored()
+		case 1:
+			err = f.codes(fixedLit, fixedDist)
+		case 2:
+			if err = f.dynamic(); err == nil {
+				err = f.codes(&f.lit, &f.dist)
+			}
+		default:
+			err = dataError("invalid block type")
+		}
+		if err != nil {
+			return err
+		}
+		if final == 1 {
+			return nil
+		}
+	}
+}
+
+func (f *inflater) stored() error {
+	p := f.bytePos()
+	if p+4 > len(f.in) {
+		return errTruncated
+	}
+	n := int(binary.LittleEndian.Uint16(f.in[p:]))
+	if uint16(n) != ^binary.LittleEndian.Uint16(f.in[p+2:]) {
+		return dataError("invalid stored block lengths")
+	}
+	p += 4
+	if p+n > len(f.in) {
+		if len(f.out)+len(f.in)-p > f.max {
+			return errTooBig
+		}
+		return errTruncated
+	}
+	if len(f.out)+n > f.max {
+		return errTooBig
+	}
+	f.out = append(f.out, f.in[p:p+n]...)
+	f.pos, f.over, f.bits, f.nb = p+n, 0, 0, 0
+	return nil
+}
+
+func (f *inflater) dynamic() error {
+	nlen := int(f.take(5)) + 257
+	ndist := int(f.take(5)) + 1
+	ncode := int(f.take(4)) + 4
+	if nlen > 286 || ndist > 30 {
+		return dataError("too many length or distance symbols")
+	}
+	var cl [19]uint8
+	for i := 0; i < ncode; i++ {
+		cl[clenOrder[i]] = uint8(f.take(3))
+	}
+	if f.pastEnd() {
+		return errTruncated
+	}
+	if !f.clen.build(cl[:], kindCodes, 7) {
+		return dataError("invalid code lengths set")
+	}
+	lens := f.lens[:nlen+ndist]
+	for i := 0; i < len(lens); {
+		if f.nb < 16 {
+			f.refill()
+		}
+		sym, n := f.decode(&f.clen)
+		if n == 0 {
+			return dataError("invalid code lengths set")
+		}
+		f.bits >>= n
+		f.nb -= n
+		if sym < 16 {
+			lens[i] = uint8(sym)
+			i++
+			continue
+		}
+		var v uint8
+		var rep int
+		switch sym {
+		case 16:
+			if i == 0 {
+				return dataError("invalid bit length repeat")
+			}
+			v = lens[i-1]
+			rep = 3 + int(f.take(2))
+		case 17:
+			rep = 3 + int(f.take(3))
+		default:
+			rep = 11 + int(f.take(7))
+		}
+		if i+rep > len(lens) {
+			return dataError("invalid bit length repeat")
+		}
+		for ; rep > 0; rep-- {
+			lens[i] = v
+			i++
+		}
+		if f.pastEnd() {
+			return errTruncated
+		}
+	}
+	if f.pastEnd() {
+		return errTruncated
+	}
+	if lens[256] == 0 {
+		return dataError("invalid code -- missing end-of-block")
+	}
+	if !f.lit.build(lens[:nlen], kindLens, 9) {
+		return dataError("invalid literal/lengths set")
+	}
+	if !f.dist.build(lens[nlen:], kindDists, 7) {
+		return dataError("invalid distances set")
+	}
+	return nil
+}
+
+// decode peeks one symbol of h from the bit buffer (which must hold at
+// least 15 bits); n is its length, 0 for an invalid code.
+func (f *inflater) decode(h *huffman) (sym, n uint) {
+	if e := h.fast[f.bits&h.mask]; e != 0 {
+		return uint(e & 511), uint(e >> 9)
+	}
+	return h.slow(f.bits)
+}
+
+// codes decodes one Huffman-coded block. The hot loop keeps the bit buffer
+// and output in locals.
+func (f *inflater) codes(lit, dist *huffman) error {
+	out := f.out
+	max := f.max
+	defer func() { f.out = out }()
+	for {
+		if f.nb < 48 { // longest symbol: 15+5 bits, then 15+13 bits
+			f.refill()
+			if f.over > 0 && f.pastEnd() {
+				return errTruncated
+			}
+		}
+		var sym, n uint
+		if e := lit.fast[f.bits&lit.mask]; e != 0 {
+			sym, n = uint(e&511), uint(e>>9)
+		} else if sym, n = lit.slow(f.bits); n == 0 {
+			return dataError("invalid literal/length code")
+		}
+		f.bits >>= n
+		f.nb -= n
+		if sym < 256 {
+			if len(out) >= max {
+				return errTooBig
+			}
+			out = append(out, byte(sym))
+			continue
+		}
+		if sym == 256 {
+			if f.over > 0 && f.pastEnd() {
+				return errTruncated
+			}
+			return nil
+		}
+		sym -= 257
+		if sym >= 29 {
+			return dataError("invalid literal/length code")
+		}
+		length := int(lengthBase[sym])
+		if x := uint(lengthExtra[sym]); x > 0 {
+			length += int(f.bits & (1<<x - 1))
+			f.bits >>= x
+			f.nb -= x
+		}
+		if e := dist.fast[f.bits&dist.mask]; e != 0 {
+			sym, n = uint(e&511), uint(e>>9)
+		} else if sym, n = dist.slow(f.bits); n == 0 {
+			return dataError("invalid distance code")
+		}
+		f.bits >>= n
+		f.nb -= n
+		if sym >= 30 {
+			return dataError("invalid distance code")
+		}
+		d := int(distBase[sym])
+		if x := uint(distExtra[sym]); x > 0 {
+			d += int(f.bits & (1<<x - 1))
+			f.bits >>= x
+			f.nb -= x
+		}
+		if f.over > 0 && f.pastEnd() {
+			return errTruncated
+		}
+		if d > len(out)-f.base {
+			return dataError("invalid distance too far back")
+		}
+		if len(out)+length > max {
+			return errTooBig
+		}
+		from := len(out) - d
+		if d >= length {
+			out = append(out, out[from:from+length]...)
+			continue
+		}
+		// Overlapping copy: the run repeats the last d bytes, so the
+		// already-written part of it can be copied in doubling chunks.
+		for length > 0 {
+			n := len(out) - from
+			if n > length {
+				n = length
+			}
+			out = append(out, out[from:from+n]...)
+			length -= n
+		}
+	}
+}
