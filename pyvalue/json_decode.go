@@ -1,7 +1,10 @@
 package pyvalue
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
+	"hash/maphash"
 	"math"
 	"math/big"
 	"strconv"
@@ -102,6 +105,8 @@ func (d *JSONDecoder) decode(b []byte, text bool) (any, error) {
 		s.str = string(b)
 		s.shared = true
 	}
+	s.a.presize(b)
+	s.stack = make([]any, 0, min(cap(s.a.anys)+1, 16))
 	if text {
 		if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
 			return nil, s.fail(0, "Unexpected UTF-8 BOM (decode using utf-8-sig)")
@@ -139,8 +144,8 @@ type scanner struct {
 	shared   bool
 	text     bool // UTF-8 input instead of Latin-1
 	maxDepth int
-	scratch  []byte
 	stack    []any // pending keys and values of open objects and arrays
+	a        arena
 }
 
 // fail builds a SyntaxError at byte offset off, computing Python's line,
@@ -275,16 +280,22 @@ func (s *scanner) number(start int) (any, int, error) {
 		}
 	}
 	if isFloat {
-		f, err := strconv.ParseFloat(string(b[start:i]), 64)
+		var f float64
+		var err error
+		if s.shared {
+			f, err = strconv.ParseFloat(s.str[start:i], 64)
+		} else {
+			f, err = strconv.ParseFloat(string(b[start:i]), 64)
+		}
 		if err != nil && !errors.Is(err, strconv.ErrRange) {
 			return nil, start, s.fail(start, "Expecting value")
 		}
 		// ParseFloat's out-of-range results (±Inf, ±0) are what Python's
 		// float() returns for the same text.
-		return f, i, nil
+		return s.a.boxFloat(f), i, nil
 	}
 	digits := b[start:intEnd]
-	if len(digits) <= 18 {
+	if len(digits) <= 18 { // fits whatever the digits
 		var n int64
 		neg := digits[0] == '-'
 		if neg {
@@ -296,7 +307,7 @@ func (s *scanner) number(start int) (any, int, error) {
 		if neg {
 			n = -n
 		}
-		return n, i, nil
+		return s.a.boxInt(n), i, nil
 	}
 	nd := len(digits)
 	if digits[0] == '-' {
@@ -308,8 +319,17 @@ func (s *scanner) number(start int) (any, int, error) {
 		e.err = ErrIntTooLong
 		return nil, start, e
 	}
-	if n, err := strconv.ParseInt(string(digits), 10, 64); err == nil {
-		return n, i, nil
+	if nd <= 19 {
+		var u uint64 // 19 digits fit in a uint64
+		for _, c := range digits[len(digits)-nd:] {
+			u = u*10 + uint64(c-'0')
+		}
+		if digits[0] != '-' && u <= math.MaxInt64 {
+			return s.a.boxInt(int64(u)), i, nil
+		}
+		if digits[0] == '-' && u <= 1<<63 {
+			return s.a.boxInt(int64(-u)), i, nil
+		}
 	}
 	z, ok := new(big.Int).SetString(string(digits), 10)
 	if !ok {
@@ -353,14 +373,34 @@ func (s *scanner) string(start int) (any, int, error) {
 	if err != nil {
 		return nil, i, err
 	}
-	return str, i, nil
+	return s.a.boxString(str), i, nil
 }
 
 func (s *scanner) stringRaw(start int) (string, int, error) {
 	b := s.buf
 	i := start + 1
 	// Fast path: plain ASCII (or any UTF-8 in text mode) up to the closing
-	// quote is the string itself.
+	// quote is the string itself. Skip eight ordinary bytes at a time.
+	hi := uint64(0x8080808080808080)
+	if s.text {
+		hi = 0
+	}
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i:])
+		const ones = 0x0101010101010101
+		const highs = 0x8080808080808080
+		q := x ^ (ones * '"')
+		bs := x ^ (ones * '\\')
+		// A byte is special if it is '"', '\\', < 0x20 or (Latin-1) >= 0x80;
+		// the classic "has zero byte" tests, exact because any byte
+		// >= 0x80 is caught by the final term or excluded by ^x.
+		special := ((q-ones)&^q | (bs-ones)&^bs | (x-ones*0x20)&^x) & highs
+		special |= x & hi
+		if special != 0 {
+			break
+		}
+		i += 8
+	}
 	for i < len(b) {
 		c := b[i]
 		if c == '"' {
@@ -374,7 +414,15 @@ func (s *scanner) stringRaw(start int) (string, int, error) {
 		}
 		i++
 	}
-	out := append(s.scratch[:0], b[start+1:i]...)
+	// The decoded text is at most twice the remaining raw text (Latin-1
+	// bytes become two UTF-8 bytes; escapes only shrink).
+	end := bytes.IndexByte(b[i:], '"') // an estimate: '"' may be escaped
+	if end < 0 {
+		end = len(b) - i
+	}
+	out := s.a.beginText(2*end + (i - start))
+	tstart := len(out)
+	out = append(out, b[start+1:i]...)
 	for {
 		if i >= len(b) {
 			return "", start, s.fail(start, "Unterminated string starting at")
@@ -382,8 +430,7 @@ func (s *scanner) stringRaw(start int) (string, int, error) {
 		c := b[i]
 		switch {
 		case c == '"':
-			s.scratch = out
-			return string(out), i + 1, nil
+			return s.a.endText(out, tstart), i + 1, nil
 		case c < 0x20:
 			return "", i, s.fail(i, "Invalid control character at")
 		case c >= 0x80 && !s.text:
@@ -449,7 +496,7 @@ func (s *scanner) object(start, depth int) (any, int, error) {
 	b := s.buf
 	i := s.skipWS(start + 1)
 	if i < len(b) && b[i] == '}' {
-		return &Dict{}, i + 1, nil
+		return s.a.dict(), i + 1, nil
 	}
 	base := len(s.stack)
 	for {
@@ -473,7 +520,7 @@ func (s *scanner) object(start, depth int) (any, int, error) {
 			s.stack = s.stack[:base]
 			return nil, j, err
 		}
-		s.stack = append(s.stack, k, v)
+		s.stack = append(s.stack, s.a.boxString(k), v)
 		i = s.skipWS(j)
 		if i < len(b) && b[i] == '}' {
 			i++
@@ -485,48 +532,92 @@ func (s *scanner) object(start, depth int) (any, int, error) {
 		}
 		i = s.skipWS(i + 1)
 	}
-	d := buildDict(s.stack[base:])
+	d := s.buildDict(s.stack[base:])
 	clear(s.stack[base:])
 	s.stack = s.stack[:base]
 	return d, i, nil
 }
 
-// buildDict makes a Dict from alternating string keys and values with one
-// allocation for both slices, falling back to Set's semantics (first
-// position, last value) only when a key repeats.
-func buildDict(kv []any) *Dict {
+// buildDict makes a Dict from alternating string keys and values, taking
+// its slices from the arena. Only when a key repeats does it fall back to
+// Set's semantics (first position, last value), as Python's dict(pairs).
+func (s *scanner) buildDict(kv []any) *Dict {
 	n := len(kv) / 2
-	all := make([]any, 2*n)
+	all := s.a.slice(2 * n)
 	keys, vals := all[:n:n], all[n:]
 	for i := 0; i < n; i++ {
 		keys[i], vals[i] = kv[2*i], kv[2*i+1]
 	}
-	d := &Dict{keys: keys, vals: vals}
+	d := s.a.dict()
+	d.keys, d.vals = keys, vals
+	dup := false
 	if n <= linearLimit {
+	scan:
 		for i := 1; i < n; i++ {
 			ki := keys[i].(string)
 			for j := 0; j < i; j++ {
 				if keys[j].(string) == ki {
-					return dedupDict(kv)
+					dup = true
+					break scan
 				}
 			}
 		}
-		return d
+	} else {
+		dup = hasDuplicate(keys)
+		if !dup && n > indexLimit {
+			d.reindex()
+		}
 	}
-	d.reindex()
-	if len(d.idx) != n {
-		return dedupDict(kv)
+	if dup {
+		*d = Dict{}
+		for i := 0; i < len(kv); i += 2 {
+			d.Set(kv[i], kv[i+1])
+		}
 	}
 	return d
 }
 
-func dedupDict(kv []any) *Dict {
-	d := NewDict(len(kv) / 2)
-	for i := 0; i < len(kv); i += 2 {
-		d.Set(kv[i], kv[i+1])
+// hasDuplicate reports whether two of keys (strings) are equal, with an
+// open-addressing set of indices that lives on the stack for small dicts.
+func hasDuplicate(keys []any) bool {
+	size := 64
+	for size < 2*len(keys) {
+		size *= 2
 	}
-	return d
+	var small [64]int32
+	var table []int32
+	if size == len(small) {
+		table = small[:]
+	} else {
+		table = make([]int32, size)
+	}
+	mask := uint64(size - 1)
+	for i, k := range keys {
+		ks := k.(string)
+		h := maphash.String(hashSeed, ks) & mask
+		for {
+			j := table[h]
+			if j == 0 {
+				table[h] = int32(i + 1)
+				break
+			}
+			if keys[j-1].(string) == ks {
+				return true
+			}
+			h = (h + 1) & mask
+		}
+	}
+	return false
 }
+
+// hashSeed seeds hasDuplicate's hashing; random per process so that input
+// cannot be crafted to collide. Set once at init, read-only after.
+var hashSeed = maphash.MakeSeed()
+
+// indexLimit is the size above which a decoded dict gets its hash index at
+// once. Smaller dicts are searched linearly until they are next modified:
+// building the index costs more than the few lookups a session gets.
+const indexLimit = 64
 
 // array scans the array whose '[' is at start.
 func (s *scanner) array(start, depth int) (any, int, error) {
@@ -539,7 +630,7 @@ func (s *scanner) array(start, depth int) (any, int, error) {
 	b := s.buf
 	i := s.skipWS(start + 1)
 	if i < len(b) && b[i] == ']' {
-		return []any{}, i + 1, nil
+		return s.a.boxList(s.a.slice(0)), i + 1, nil
 	}
 	base := len(s.stack)
 	for {
@@ -560,9 +651,9 @@ func (s *scanner) array(start, depth int) (any, int, error) {
 		}
 		i = s.skipWS(i + 1)
 	}
-	l := make([]any, len(s.stack)-base)
+	l := s.a.slice(len(s.stack) - base)
 	copy(l, s.stack[base:])
 	clear(s.stack[base:])
 	s.stack = s.stack[:base]
-	return l, i, nil
+	return s.a.boxList(l), i, nil
 }

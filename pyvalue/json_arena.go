@@ -1,0 +1,174 @@
+package pyvalue
+
+import (
+	"bytes"
+	"unsafe"
+)
+
+// The JSON decoder allocates in bulk. A session decode would otherwise make
+// one heap allocation per string, per number (boxing it into an `any`), per
+// list and per dict — about a hundred for a 1 KB session, which costs more
+// than all the parsing. Instead, one decode carves its values out of a few
+// chunks: strings, int64s and float64s live in typed slabs and the
+// interfaces point into them; lists and dict items are sub-slices (with
+// capped capacity) of one []any chunk; Dicts come from a []Dict chunk.
+//
+// The price is retention: a value that outlives its siblings keeps the
+// whole chunk alive. For session dicts, which live and die together, that is
+// the right trade.
+//
+// Boxing a value that already lives in a slab needs unsafe: Go has no other
+// way to make an interface point to existing memory. It is sound because a
+// slab element is never written again after it is boxed (slabs only grow
+// by reslicing to a fresh element, or by allocating a new chunk), which is
+// exactly the immutability the runtime assumes of an interface's data.
+
+// eface is the runtime layout of an empty interface.
+type eface struct {
+	typ  unsafe.Pointer
+	data unsafe.Pointer
+}
+
+func typeOf(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
+
+// Type words of the boxed types; written once at init, read-only after.
+var (
+	stringType  = typeOf("")
+	int64Type   = typeOf(int64(0))
+	float64Type = typeOf(float64(0))
+	listType    = typeOf([]any(nil))
+)
+
+func box(typ, data unsafe.Pointer) any {
+	return *(*any)(unsafe.Pointer(&eface{typ: typ, data: data}))
+}
+
+// arena holds the chunks of one decode.
+type arena struct {
+	strs  []string
+	ints  []int64
+	flts  []float64
+	anys  []any
+	dicts []Dict
+	lists [][]any
+	bytes []byte // text of strings that are not a plain slice of the input
+}
+
+// presize makes the first chunks as large as the input suggests: a string
+// per pair of quotes, a list or dict slot per ',' or ':' plus one per
+// container, a Dict per '{'. Quotes and separators inside strings make these
+// overestimates, never underestimates of what a well-formed input needs.
+func (a *arena) presize(in []byte) {
+	if len(in) > 1<<16 {
+		in = in[:1<<16] // later chunks grow on demand
+	}
+	if n := bytes.Count(in, []byte{'"'}) / 2; n > 0 {
+		a.strs = make([]string, 0, n)
+	}
+	braces := bytes.Count(in, []byte{'{'})
+	if n := bytes.Count(in, []byte{','}) + bytes.Count(in, []byte{':'}) + braces +
+		bytes.Count(in, []byte{'['}); n > 0 {
+		a.anys = make([]any, 0, n)
+	}
+	if braces > 0 {
+		a.dicts = make([]Dict, 0, braces)
+	}
+	if n := bytes.Count(in, []byte{'['}); n > 0 {
+		a.lists = make([][]any, 0, n)
+	}
+}
+
+func grow(n, min, max int) int {
+	n *= 2
+	if n < min {
+		n = min
+	}
+	if n > max {
+		n = max
+	}
+	return n
+}
+
+func (a *arena) boxString(s string) any {
+	if s == "" {
+		return "" // boxing the empty string does not allocate
+	}
+	if len(a.strs) == cap(a.strs) {
+		a.strs = make([]string, 0, grow(cap(a.strs), 16, 4096))
+	}
+	a.strs = append(a.strs, s)
+	return box(stringType, unsafe.Pointer(&a.strs[len(a.strs)-1]))
+}
+
+func (a *arena) boxInt(n int64) any {
+	if n >= 0 && n < 256 {
+		return n // the runtime boxes small integers without allocating
+	}
+	if len(a.ints) == cap(a.ints) {
+		a.ints = make([]int64, 0, grow(cap(a.ints), 16, 4096))
+	}
+	a.ints = append(a.ints, n)
+	return box(int64Type, unsafe.Pointer(&a.ints[len(a.ints)-1]))
+}
+
+func (a *arena) boxFloat(f float64) any {
+	if len(a.flts) == cap(a.flts) {
+		a.flts = make([]float64, 0, grow(cap(a.flts), 8, 4096))
+	}
+	a.flts = append(a.flts, f)
+	return box(float64Type, unsafe.Pointer(&a.flts[len(a.flts)-1]))
+}
+
+// slice returns n fresh elements whose capacity is capped at n, so that an
+// append by the caller reallocates instead of overwriting a neighbour.
+func (a *arena) slice(n int) []any {
+	if n > cap(a.anys)-len(a.anys) {
+		if n > 256 {
+			return make([]any, n)
+		}
+		a.anys = make([]any, 0, max(n, grow(cap(a.anys), 64, 4096)))
+	}
+	l := len(a.anys)
+	a.anys = a.anys[:l+n]
+	return a.anys[l : l+n : l+n]
+}
+
+// boxList boxes a list header from the lists slab.
+func (a *arena) boxList(l []any) any {
+	if len(a.lists) == cap(a.lists) {
+		a.lists = make([][]any, 0, grow(cap(a.lists), 4, 1024))
+	}
+	a.lists = append(a.lists, l)
+	return box(listType, unsafe.Pointer(&a.lists[len(a.lists)-1]))
+}
+
+func (a *arena) dict() *Dict {
+	if len(a.dicts) == cap(a.dicts) {
+		a.dicts = make([]Dict, 0, grow(cap(a.dicts), 4, 1024))
+	}
+	a.dicts = a.dicts[:len(a.dicts)+1]
+	return &a.dicts[len(a.dicts)-1]
+}
+
+// The text of strings that need decoding (escapes, Latin-1) is appended to
+// a.bytes between beginText and endText. Bytes below len(a.bytes) are never
+// written again, so strings over them stay valid when a later append moves
+// the chunk elsewhere.
+
+// beginText returns the byte chunk to append a string of about n bytes to.
+func (a *arena) beginText(n int) []byte {
+	if n > cap(a.bytes)-len(a.bytes) {
+		a.bytes = make([]byte, 0, max(n, grow(cap(a.bytes), 256, 64<<10)))
+	}
+	return a.bytes
+}
+
+// endText keeps b (beginText's chunk with a string appended from offset
+// start) and returns the string.
+func (a *arena) endText(b []byte, start int) string {
+	a.bytes = b
+	if len(b) == start {
+		return ""
+	}
+	return unsafe.String(&b[start], len(b)-start)
+}

@@ -1,0 +1,126 @@
+package pyvalue_test
+
+import (
+	"fmt"
+	"math/big"
+	"testing"
+
+	"github.com/djsession/djsession/pyvalue"
+)
+
+// benchSessions are session dicts of the three sizes the project measures:
+// tiny (≈170 B, what django.contrib.auth.login stores), medium (≈1 KB of
+// mixed types) and large (≈16 KB).
+func benchSessions() []struct {
+	name string
+	v    *pyvalue.Dict
+} {
+	auth := func() *pyvalue.Dict {
+		return dict(
+			"_auth_user_id", "1",
+			"_auth_user_backend", "django.contrib.auth.backends.ModelBackend",
+			"_auth_user_hash", "5d1a3e4b2f6c7d8e9f0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6",
+		)
+	}
+	medium := auth()
+	medium.Set("_session_expiry", int64(1209600))
+	medium.Set("django_language", "fr")
+	medium.Set("last_login", "2023-11-14T22:13:20.123456+00:00")
+	medium.Set("cart", []any{
+		dict("sku", "A-1001", "qty", int64(2), "price", 19.99, "name", "Café crème"),
+		dict("sku", "B-2002", "qty", int64(1), "price", 5.5, "name", "Thé vert 🍵"),
+		dict("sku", "C-3003", "qty", int64(12), "price", 0.1, "name", "Stickers <b>&</b>"),
+	})
+	medium.Set("flags", dict("beta", true, "dark_mode", false, "tour", nil))
+	medium.Set("visits", []any{int64(1700000000), int64(1700000100), int64(1700003600), int64(1700086400)})
+	medium.Set("big", bigInt("123456789012345678901234567890"))
+	medium.Set("ratio", 0.3333333333333333)
+	medium.Set("messages", []any{
+		"Votre panier a été mis à jour.",
+		"Welcome back, \"Ada\"!\nYou have 3 new notifications.",
+	})
+	medium.Set("csrf_hint", "kQ9vX2mL7pR4tY8wZ1aB3cD5eF6gH0jK")
+
+	large := auth()
+	for i := 0; i < 80; i++ {
+		large.Set(fmt.Sprintf("item_%03d", i), dict(
+			"id", int64(i*7919),
+			"title", fmt.Sprintf("Article n°%d — «%s»", i, "übersicht"),
+			"score", float64(i)/7,
+			"tags", []any{"news", "tech", int64(i)},
+			"seen", i%2 == 0,
+		))
+	}
+	return []struct {
+		name string
+		v    *pyvalue.Dict
+	}{{"tiny", auth()}, {"medium", medium}, {"large", large}}
+}
+
+func BenchmarkMarshalJSON(b *testing.B) {
+	for _, s := range benchSessions() {
+		b.Run(s.name, func(b *testing.B) {
+			out, err := pyvalue.MarshalJSON(s.v)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(out)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := pyvalue.MarshalJSON(s.v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	for _, s := range benchSessions() {
+		b.Run(s.name, func(b *testing.B) {
+			buf := make([]byte, 0, 32<<10)
+			b.ReportAllocs()
+			for b.Loop() {
+				var err error
+				if buf, err = pyvalue.AppendJSON(buf[:0], s.v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkUnmarshalJSON(b *testing.B) {
+	for _, s := range benchSessions() {
+		b.Run(s.name, func(b *testing.B) {
+			in, err := pyvalue.MarshalJSON(s.v)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(in)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := pyvalue.UnmarshalJSON(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestBenchSessionSizes keeps the benchmark inputs at the sizes their names
+// promise.
+func TestBenchSessionSizes(t *testing.T) {
+	want := map[string][2]int{"tiny": {150, 200}, "medium": {800, 1300}, "large": {12000, 20000}}
+	for _, s := range benchSessions() {
+		out, err := pyvalue.MarshalJSON(s.v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := want[s.name]; len(out) < r[0] || len(out) > r[1] {
+			t.Errorf("%s session is %d bytes, want %d..%d", s.name, len(out), r[0], r[1])
+		}
+	}
+}
+
+var _ = big.NewInt
