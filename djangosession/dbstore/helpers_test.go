@@ -80,6 +80,9 @@ func openDB(tb testing.TB, b backend) *testDB {
 	if err := db.PingContext(context.Background()); err != nil {
 		testenv.Need(tb, b.name+" ("+err.Error()+")")
 	}
+	// A bounded pool, as a real service has: the servers are shared with
+	// other packages' tests running at the same time.
+	db.SetMaxOpenConns(16)
 	t.db = db
 	return t
 }

@@ -1,5 +1,5 @@
-// Package testenv gives tests real servers: fresh PostgreSQL and MariaDB
-// databases, private memcached and Redis processes. It is imported only by
+// Package testenv gives tests real servers: fresh PostgreSQL schemas and
+// databases, fresh MariaDB databases, private memcached and Redis processes. It is imported only by
 // tests.
 //
 // When a server is missing a test is skipped, except under CI=true, where
@@ -12,12 +12,15 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,6 +70,9 @@ type Params struct {
 	User     string
 	Password string
 	Name     string
+	// Schema, when set (PostgreSQL), is the search_path the connections
+	// must use.
+	Schema string
 }
 
 // DSN is the data source name for the Go drivers: a postgres:// URL (both
@@ -86,8 +92,12 @@ func (p Params) DSN() string {
 		if p.Password != "" {
 			userinfo += ":" + p.Password
 		}
-		return fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable", userinfo,
+		dsn := fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable", userinfo,
 			net.JoinHostPort(p.Host, strconv.Itoa(p.Port)), p.Name)
+		if p.Schema != "" {
+			dsn += "&search_path=" + p.Schema
+		}
+		return dsn
 	}
 }
 
@@ -97,7 +107,7 @@ func (p Params) Django() map[string]any {
 	if p.Engine == "mysql" {
 		engine = "django.db.backends.mysql"
 	}
-	return map[string]any{
+	m := map[string]any{
 		"ENGINE":   engine,
 		"NAME":     p.Name,
 		"HOST":     p.Host,
@@ -105,6 +115,10 @@ func (p Params) Django() map[string]any {
 		"USER":     p.User,
 		"PASSWORD": p.Password,
 	}
+	if p.Schema != "" {
+		m["OPTIONS"] = map[string]any{"options": "-c search_path=" + p.Schema}
+	}
+	return m
 }
 
 func envOr(name, def string) string {
@@ -132,15 +146,80 @@ func RandomName(prefix string) string {
 	return prefix + hex.EncodeToString(b[:])
 }
 
-// Postgres creates a fresh database djs_<random> on the PostgreSQL server
-// and returns its DSN; the database is dropped when the test ends.
+// Postgres returns the DSN of a fresh, empty PostgreSQL schema that is
+// dropped when the test ends. See PostgresParams.
 func Postgres(tb testing.TB) string {
 	tb.Helper()
 	return PostgresParams(tb).DSN()
 }
 
-// PostgresParams is Postgres returning the database's parameters.
+// PostgresParams gives the test a fresh, empty place on the PostgreSQL
+// server: a schema s_<random> of its own in a database djs_p<pid>_<random>
+// that the test process shares. The schema is made the connection's
+// search_path, by DSN() for the Go drivers (lib/pq and pgx pass it as a
+// run-time parameter) and by Django()'s OPTIONS for psycopg2, so unqualified
+// tables (django_session, django_migrations) live in it. A schema costs
+// milliseconds; a CREATE DATABASE costs seconds on a loaded machine.
+// Databases left by test processes that no longer run are dropped on the
+// first call.
 func PostgresParams(tb testing.TB) Params {
+	tb.Helper()
+	p := Params{
+		Engine: "postgresql",
+		Host:   envOr("DJS_PG_HOST", defaultPGHost),
+		Port:   envIntOr("DJS_PG_PORT", defaultPGPort),
+		User:   envOr("DJS_PG_USER", defaultPGUser),
+	}
+	name, err := sharedPostgresDB(p)
+	if err != nil {
+		Need(tb, fmt.Sprintf("PostgreSQL at %s:%d (%v)", p.Host, p.Port, err))
+	}
+	p.Name = name
+	db, err := sql.Open("pgx", p.DSN())
+	if err != nil {
+		tb.Fatalf("testenv: %v", err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	schema := RandomName("s_")
+	if _, err := db.ExecContext(ctx, `CREATE SCHEMA "`+schema+`"`); err != nil {
+		tb.Fatalf("testenv: create PostgreSQL schema: %v", err)
+	}
+	adminDSN := p.DSN()
+	tb.Cleanup(func() {
+		a, err := sql.Open("pgx", adminDSN)
+		if err != nil {
+			tb.Errorf("testenv: drop schema %s: %v", schema, err)
+			return
+		}
+		defer a.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		// A connection the test left open inside a transaction would make
+		// the DROP wait forever: bound the wait and report it instead.
+		c, err := a.Conn(ctx)
+		if err != nil {
+			tb.Errorf("testenv: drop schema %s: %v", schema, err)
+			return
+		}
+		defer c.Close()
+		if _, err := c.ExecContext(ctx, `SET lock_timeout = '30s'`); err != nil {
+			tb.Errorf("testenv: drop schema %s: %v", schema, err)
+		}
+		if _, err := c.ExecContext(ctx, `DROP SCHEMA IF EXISTS "`+schema+`" CASCADE`); err != nil {
+			tb.Errorf("testenv: drop schema %s: %v", schema, err)
+		}
+	})
+	p.Schema = schema
+	return p
+}
+
+// PostgresDatabase creates a whole fresh database djs_<random> (for tests
+// that need one: ALTER DATABASE, pg_terminate_backend by database) and
+// drops it, WITH (FORCE), when the test ends. It is slow (seconds) on a
+// loaded machine: prefer PostgresParams.
+func PostgresDatabase(tb testing.TB) Params {
 	tb.Helper()
 	p := Params{
 		Engine: "postgresql",
@@ -154,7 +233,7 @@ func PostgresParams(tb testing.TB) Params {
 		Need(tb, "PostgreSQL ("+err.Error()+")")
 	}
 	defer admin.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := admin.PingContext(ctx); err != nil {
 		Need(tb, fmt.Sprintf("PostgreSQL at %s:%d (%v)", p.Host, p.Port, err))
@@ -171,16 +250,78 @@ func PostgresParams(tb testing.TB) Params {
 			return
 		}
 		defer a.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		// FORCE: connections a test left open (a pool, the Python peer)
-		// must not keep the database alive.
 		if _, err := a.ExecContext(ctx, `DROP DATABASE IF EXISTS "`+name+`" WITH (FORCE)`); err != nil {
 			tb.Errorf("testenv: drop PostgreSQL database %s: %v", name, err)
 		}
 	})
 	p.Name = name
 	return p
+}
+
+// shared is the per-process PostgreSQL database of PostgresParams.
+var shared struct {
+	sync.Mutex
+	name string
+}
+
+func sharedPostgresDB(p Params) (string, error) {
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.name != "" {
+		return shared.name, nil
+	}
+	p.Name = "postgres"
+	admin, err := sql.Open("pgx", p.DSN())
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := admin.PingContext(ctx); err != nil {
+		return "", err
+	}
+	reapPostgres(ctx, admin)
+	name := fmt.Sprintf("djs_p%d_%s", os.Getpid(), RandomName(""))
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE "`+name+`"`); err != nil {
+		return "", err
+	}
+	shared.name = name
+	return name, nil
+}
+
+// reapPostgres drops the shared databases of test processes that have
+// exited (their pid is in the name; go test runs on this machine).
+func reapPostgres(ctx context.Context, admin *sql.DB) {
+	rows, err := admin.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'djs\_p%\_%'`)
+	if err != nil {
+		return
+	}
+	var dead []string
+	for rows.Next() {
+		var name string
+		if rows.Scan(&name) != nil {
+			continue
+		}
+		rest := strings.TrimPrefix(name, "djs_p")
+		i := strings.IndexByte(rest, '_')
+		if i < 0 {
+			continue
+		}
+		pid, err := strconv.Atoi(rest[:i])
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			dead = append(dead, name)
+		}
+	}
+	rows.Close()
+	for _, name := range dead {
+		_, _ = admin.ExecContext(ctx, `DROP DATABASE IF EXISTS "`+name+`" WITH (FORCE)`)
+	}
 }
 
 // MySQL creates a fresh database djs_<random> on the MariaDB/MySQL server

@@ -11,20 +11,23 @@ import (
 
 func TestPostgres(t *testing.T) {
 	p := PostgresParams(t)
-	if !strings.HasPrefix(p.Name, "djs_") {
-		t.Fatalf("database name %q lacks the djs_ prefix", p.Name)
+	if !strings.HasPrefix(p.Name, "djs_") || p.Schema == "" {
+		t.Fatalf("database %q schema %q", p.Name, p.Schema)
 	}
 	db, err := sql.Open("pgx", p.DSN())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var name string
-	if err := db.QueryRowContext(context.Background(), "SELECT current_database()").Scan(&name); err != nil {
+	var name, schema string
+	if err := db.QueryRowContext(context.Background(), "SELECT current_database(), current_schema()").Scan(&name, &schema); err != nil {
 		t.Fatal(err)
 	}
-	if name != p.Name {
-		t.Fatalf("connected to %q, want %q", name, p.Name)
+	if name != p.Name || schema != p.Schema {
+		t.Fatalf("connected to %q/%q, want %q/%q", name, schema, p.Name, p.Schema)
+	}
+	if _, err := db.Exec("CREATE TABLE django_session (k int)"); err != nil {
+		t.Fatal(err)
 	}
 	if got := p.Django()["ENGINE"]; got != "django.db.backends.postgresql" {
 		t.Fatalf("Django ENGINE = %v", got)
@@ -47,10 +50,34 @@ func TestMySQL(t *testing.T) {
 	}
 }
 
-func TestTwoDatabasesDiffer(t *testing.T) {
+func TestTwoSchemasDiffer(t *testing.T) {
 	a, b := PostgresParams(t), PostgresParams(t)
-	if a.Name == b.Name {
-		t.Fatalf("two calls gave the same database %q", a.Name)
+	if a.Schema == b.Schema {
+		t.Fatalf("two calls gave the same schema %q", a.Schema)
+	}
+	for _, p := range []Params{a, b} {
+		db, err := sql.Open("pgx", p.DSN())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The same table name in both: isolated.
+		if _, err := db.Exec("CREATE TABLE django_session (k int)"); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+	}
+}
+
+func TestPostgresDatabase(t *testing.T) {
+	p := PostgresDatabase(t)
+	db, err := sql.Open("pgx", p.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var name string
+	if err := db.QueryRow("SELECT current_database()").Scan(&name); err != nil || name != p.Name {
+		t.Fatalf("connected to %q (%v), want %q", name, err, p.Name)
 	}
 }
 
