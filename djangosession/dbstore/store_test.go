@@ -419,9 +419,9 @@ func TestMigrate(t *testing.T) {
 
 func TestIndexName(t *testing.T) {
 	for _, tc := range []struct {
-		d                      Dialect
+		d                     Dialect
 		table, column, suffix string
-		want                   string
+		want                  string
 	}{
 		{Postgres, "django_session", "expire_date", "", "django_session_expire_date_a5c62663"},
 		{Postgres, "django_session", "session_key", "_like", "django_session_session_key_c0390e0f_like"},
