@@ -47,6 +47,7 @@ save fail (exit 1), an ISO-string _session_expiry breaks get_expiry_date().
 import base64
 import datetime
 import decimal
+import io
 import json
 import os
 import subprocess
@@ -471,7 +472,6 @@ def cmd_decode(peer, args, stdin):
 
 
 def cmd_migrate(peer, args, stdin):
-    import io
     from django.core.management import call_command
     # fake_initial: a django_session table created by someone else (the Go
     # side) is adopted, as Django does for an existing schema.
@@ -714,7 +714,7 @@ def run_safely(peer, cmd, args, stdin):
 
 def batch_child(peer):
     """One configuration: read {"cmd","args","stdin"} lines, answer each."""
-    for line in sys.stdin:
+    for line in io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8"):
         req = json.loads(line)
         rc, out = run_safely(peer, req.get("cmd"), req.get("args") or [], req.get("stdin"))
         sys.stdout.write(batch_answer(rc, out))
@@ -747,7 +747,7 @@ def batch(base_cfg):
         return key, child
 
     try:
-        for line in sys.stdin:
+        for line in io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8"):
             if not line.strip():
                 continue
             try:
@@ -809,12 +809,12 @@ def main(argv):
         return EXIT_OK, None
     stdin = None
     if cmd in COMMANDS and cmd not in NO_STDIN:
-        text = sys.stdin.read()
-        if text.strip():
-            try:
+        try:
+            text = sys.stdin.buffer.read().decode("utf-8")  # whatever the locale
+            if text.strip():
                 stdin = json.loads(text)
-            except ValueError as e:
-                usage("stdin is not JSON: %s" % e)
+        except ValueError as e:
+            usage("stdin is not UTF-8 JSON: %s" % e)
     return run_safely(peer, cmd, args, stdin)
 
 

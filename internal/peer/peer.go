@@ -653,3 +653,16 @@ func (im *Impl) StartHTTP(tb testing.TB, cfg map[string]any) string {
 	}
 	return hello.Listening
 }
+
+// Pairs returns the writer/reader pairs of an interoperability test, Go
+// writing for Django and Django writing for Go:
+//
+//	for _, p := range peer.Pairs(t) {
+//		w, r := p[0], p[1]
+//		...
+//	}
+func Pairs(tb testing.TB) [][2]*Impl {
+	tb.Helper()
+	dj, cli := Django(tb), CLI(tb)
+	return [][2]*Impl{{cli, dj}, {dj, cli}}
+}
