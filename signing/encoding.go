@@ -134,7 +134,9 @@ func appendB64Decode(dst []byte, s string) ([]byte, error) {
 			dst = append(dst, make([]byte, n)...)
 		}
 		m, err := base64.RawURLEncoding.Decode(dst[start:], bytesOf(s))
-		if err == nil {
+		// m < n: the decoder skipped '\r' or '\n', which Django counts
+		// when re-padding; let the exact decoder below handle those.
+		if err == nil && m == n {
 			return dst[:start+m], nil
 		}
 		dst = dst[:start]

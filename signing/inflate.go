@@ -60,7 +60,16 @@ func (h *huffman) build(lengths []uint8, kind codeKind, bits uint) bool {
 	}
 	clear(h.fast[:1<<bits])
 	if max == 0 {
-		return kind != kindCodes
+		if kind == kindCodes {
+			// zlib builds a table whose every entry reads as symbol 0
+			// of length 1 for an all-zero code-length code, so every
+			// length becomes 0 and the error surfaces later ("missing
+			// end-of-block") or not at all before the input ends.
+			for i := range h.fast[:1<<bits] {
+				h.fast[i] = 0 | 1<<9
+			}
+		}
+		return true
 	}
 	left := 1
 	for l := 1; l <= maxCodeLen; l++ {
@@ -293,18 +302,10 @@ func (f *inflater) run() error {
 		if f.pastEnd() {
 			return errTruncated
 		}
-		var err error
-		switch typ {
-		case 0:
-			err = f.stored()
-		case 1:
-			err = f.codes(fixedLit, fixedDist)
-		case 2:
-			if err = f.dynamic(); err == nil {
-				err = f.codes(&f.lit, &f.dist)
-			}
-		default:
-			err = dataError("invalid block type")
+		err := f.block(typ)
+		if e, ok := err.(*inflateError); ok && e.code == -3 && f.pastEnd() {
+			// zlib asks for more input before it can see the bad data.
+			return errTruncated
 		}
 		if err != nil {
 			return err
@@ -313,6 +314,23 @@ func (f *inflater) run() error {
 			return nil
 		}
 	}
+}
+
+func (f *inflater) block(typ uint64) error {
+	var err error
+	switch typ {
+	case 0:
+		err = f.stored()
+	case 1:
+		err = f.codes(fixedLit, fixedDist)
+	case 2:
+		if err = f.dynamic(); err == nil {
+			err = f.codes(&f.lit, &f.dist)
+		}
+	default:
+		err = dataError("invalid block type")
+	}
+	return err
 }
 
 func (f *inflater) stored() error {
