@@ -179,9 +179,11 @@ func (g gen) str(max int) string {
 			c = rune(0x10000 + g.r.IntN(0x110000-0x10000))
 		case 9:
 			if g.r.IntN(4) == 0 {
-				// A lone surrogate, in WTF-8.
+				// A lone surrogate, in WTF-8, followed by a character that
+				// keeps it lone: Python's JSON joins "\ud83d\ude00" into
+				// one code point.
 				s := 0xd800 + g.r.IntN(0x800)
-				b = append(b, 0xed, byte(0x80|(s>>6)&0x3f), byte(0x80|s&0x3f))
+				b = append(b, 0xed, byte(0x80|(s>>6)&0x3f), byte(0x80|s&0x3f), 'x')
 				continue
 			}
 			c = []rune{'"', '\\', '/', '<', '>', '&', '\u2028', '\u007f', '\ufeff'}[g.r.IntN(9)]
