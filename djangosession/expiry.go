@@ -113,14 +113,6 @@ func (p *ExpiryPolicy) fromDateTime(d pyvalue.DateTime) (pyTime, error) {
 	return pyTime{us: us - off, aware: true}, nil
 }
 
-func (p *ExpiryPolicy) goTime(t pyTime) time.Time {
-	u := time.UnixMicro(t.us - epochUS).UTC()
-	if t.aware {
-		return u
-	}
-	return time.Date(u.Year(), u.Month(), u.Day(), u.Hour(), u.Minute(), u.Second(), u.Nanosecond(), p.Location)
-}
-
 // asDateTime returns the datetime an expiry value stands for: a datetime
 // itself, or (4.1+) an ISO string parsed with fromisoformat. ok is false for
 // other values.
@@ -250,18 +242,44 @@ const maxTimeDeltaSeconds = 999999999*86400 + 86399
 //
 // It fails with ErrInvalidExpiry where Django raises: a string under 3.2,
 // unparseable ISO text, a non-numeric value, NaN, or a date out of Python's
-// range.
+// range. A naive wall time that does not exist in Location (inside a DST
+// gap) is normalized by time.Date; DateTime gives the exact value.
 func (p *ExpiryPolicy) Date(expiry any, modification time.Time) (time.Time, error) {
-	d, isDT, err := p.asDateTime(expiry)
+	d, err := p.DateTime(expiry, modification)
 	if err != nil {
 		return time.Time{}, err
 	}
+	return p.timeOf(d)
+}
+
+// timeOf converts a datetime Date returns: naive ones are wall times in
+// Location.
+func (p *ExpiryPolicy) timeOf(d pyvalue.DateTime) (time.Time, error) {
+	if d.TZ == nil {
+		return time.Date(d.Year, time.Month(d.Month), d.Day, d.Hour, d.Minute, d.Second, d.Microsecond*1000, p.Location), nil
+	}
+	t, err := d.GoTime(nil)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: %v", ErrInvalidExpiry, err)
+	}
+	return t, nil
+}
+
+// DateTime is Date returning the datetime exactly as Django holds it: the
+// stored datetime itself, aware UTC with USE_TZ, or the naive TIME_ZONE wall
+// time without (even one inside a DST gap, which Django stores as is).
+func (p *ExpiryPolicy) DateTime(expiry any, modification time.Time) (pyvalue.DateTime, error) {
+	d, isDT, err := p.asDateTime(expiry)
+	if err != nil {
+		return pyvalue.DateTime{}, err
+	}
 	if isDT {
-		e, err := p.fromDateTime(d)
-		if err != nil {
-			return time.Time{}, err
+		if d.TZ != nil {
+			if _, ok := d.TZ.UTCOffset(d); !ok {
+				return pyvalue.DateTime{}, fmt.Errorf("%w: utcoffset of the datetime's tzinfo is unknown", ErrInvalidExpiry)
+			}
 		}
-		return p.goTime(e), nil
+		return d, nil
 	}
 	var secs float64
 	if !truthy(expiry) {
@@ -269,15 +287,15 @@ func (p *ExpiryPolicy) Date(expiry any, modification time.Time) (time.Time, erro
 	} else {
 		f, ok := number(expiry)
 		if !ok {
-			return time.Time{}, fmt.Errorf("%w: TypeError: unsupported type for timedelta seconds component: %s", ErrInvalidExpiry, pyvalue.TypeName(expiry))
+			return pyvalue.DateTime{}, fmt.Errorf("%w: TypeError: unsupported type for timedelta seconds component: %s", ErrInvalidExpiry, pyvalue.TypeName(expiry))
 		}
 		secs = f
 	}
 	if math.IsNaN(secs) {
-		return time.Time{}, fmt.Errorf("%w: ValueError: cannot convert float NaN to integer", ErrInvalidExpiry)
+		return pyvalue.DateTime{}, fmt.Errorf("%w: ValueError: cannot convert float NaN to integer", ErrInvalidExpiry)
 	}
 	if math.Abs(secs) > maxTimeDeltaSeconds+1 {
-		return time.Time{}, fmt.Errorf("%w: OverflowError: days out of range for timedelta", ErrInvalidExpiry)
+		return pyvalue.DateTime{}, fmt.Errorf("%w: OverflowError: days out of range for timedelta", ErrInvalidExpiry)
 	}
 	// timedelta(seconds=f) rounds to microseconds, half to even.
 	var deltaUS int64
@@ -288,12 +306,17 @@ func (p *ExpiryPolicy) Date(expiry any, modification time.Time) (time.Time, erro
 		deltaUS = int64(whole)*1e6 + int64(math.RoundToEven((secs-whole)*1e6))
 	}
 	now := p.now(modification)
-	res := pyTime{us: now.us + deltaUS, aware: now.aware}
+	res := now.us + deltaUS
 	// datetime supports years 1..9999.
-	if res.us < 0 || res.us >= maxDateTimeUS {
-		return time.Time{}, fmt.Errorf("%w: OverflowError: date value out of range", ErrInvalidExpiry)
+	if res < 0 || res >= maxDateTimeUS {
+		return pyvalue.DateTime{}, fmt.Errorf("%w: OverflowError: date value out of range", ErrInvalidExpiry)
 	}
-	return p.goTime(res), nil
+	u := time.UnixMicro(res - epochUS).UTC()
+	out := pyvalue.NaiveDateTimeFromTime(u)
+	if now.aware {
+		out.TZ = pyvalue.UTC()
+	}
+	return out, nil
 }
 
 // maxDateTimeUS is 10000-01-01 in microseconds since 0001-01-01.

@@ -470,7 +470,11 @@ func (s *Session) ExpireAtBrowserClose(ctx context.Context) (bool, error) {
 func (s *Session) record(d *pyvalue.Dict) (*Record, error) {
 	e, _ := d.Get(ExpiryKey)
 	now := s.now()
-	date, err := s.m.policy.Date(e, now)
+	dt, err := s.m.policy.DateTime(e, now)
+	if err != nil {
+		return nil, fmt.Errorf("djangosession: save: get_expiry_date: %w", err)
+	}
+	date, err := s.m.policy.timeOf(dt)
 	if err != nil {
 		return nil, fmt.Errorf("djangosession: save: get_expiry_date: %w", err)
 	}
@@ -478,7 +482,7 @@ func (s *Session) record(d *pyvalue.Dict) (*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("djangosession: save: get_expiry_age: %w", err)
 	}
-	r := &Record{Key: s.key, Data: d, ExpireDate: date}
+	r := &Record{Key: s.key, Data: d, ExpireDate: date, ExpireDateTime: dt}
 	switch {
 	case math.IsNaN(age) || age >= math.MaxInt64 || age <= math.MinInt64:
 		return nil, fmt.Errorf("djangosession: save: %w: expiry age %v out of range", ErrInvalidExpiry, age)

@@ -22,6 +22,12 @@ type Record struct {
 	// ExpireDate is get_expiry_date() at save time. With USE_TZ=false it is
 	// a wall-clock time in Settings' TIME_ZONE location.
 	ExpireDate time.Time
+	// ExpireDateTime is get_expiry_date() exactly as Django holds it: aware
+	// with USE_TZ, otherwise the naive TIME_ZONE wall time, which Django
+	// stores as is even when it falls in a DST gap (where ExpireDate, a
+	// time.Time, is normalized). Set by Session.Save; engines that store
+	// naive text may prefer it when set (Year != 0).
+	ExpireDateTime pyvalue.DateTime
 }
 
 // Store is the storage side of one of Django's session engines. Every method
