@@ -95,4 +95,3 @@ func BenchmarkSave(b *testing.B) {
 		})
 	}
 }
-
