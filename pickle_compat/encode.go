@@ -368,11 +368,23 @@ func nameChars(s string) bool {
 	return true
 }
 
-// saveStr writes a str value. Values are modelled as CPython holds the
-// literals of Python code: identifier-like strings are interned (every
-// occurrence after the first is a memo GET, also of an equal module name),
-// other strings are distinct objects written each time.
+// saveStr writes a str value. Go strings have no identity, so values are
+// modelled as the freshly computed objects a session mostly holds: each
+// occurrence is written again, except CPython's singletons.
 func (p *pickler) saveStr(s string) {
+	if singleton(s) {
+		p.saveInterned(s)
+		return
+	}
+	p.writeStr(s)
+	p.memoPut(nil)
+}
+
+// saveName writes a dict key or a Python qualname. Identifier-like ones are
+// modelled as CPython holds literals and the keys of one json.loads call:
+// one object, so every occurrence after the first (also of an equal module
+// name) is a memo GET.
+func (p *pickler) saveName(s string) {
 	if singleton(s) || nameChars(s) {
 		p.saveInterned(s)
 		return
@@ -381,16 +393,16 @@ func (p *pickler) saveStr(s string) {
 	p.memoPut(nil)
 }
 
-// saveComputedStr writes a str CPython computes afresh (str(Decimal), the
-// latin-1 text of protocol-2 bytes, the qualname of a C type): shared only
-// when it is a singleton.
-func (p *pickler) saveComputedStr(s string) {
-	if singleton(s) {
-		p.saveInterned(s)
-		return
+// saveKey writes a dict key.
+func (p *pickler) saveKey(k any) error {
+	if s, ok := k.(string); ok {
+		if p.frameStart >= 0 && len(p.buf)-p.frameStart-frameHeaderSize >= frameSizeTarget {
+			p.commitFrame()
+		}
+		p.saveName(s)
+		return nil
 	}
-	p.writeStr(s)
-	p.memoPut(nil)
+	return p.save(k)
 }
 
 // saveInterned writes a string CPython interns (module names, identifiers
@@ -421,7 +433,12 @@ func (p *pickler) writeStr(s string) {
 	}
 }
 
+// bytesIdentity is the memo key of a bytes-like value: its backing array,
+// or, for bytes of length 0 and 1 (singletons in CPython), its value.
 func bytesIdentity(kind byte, b []byte) any {
+	if kind == 'b' && len(b) <= 1 {
+		return internKey{"\x00bytes" + string(b)}
+	}
 	if len(b) == 0 {
 		return nil
 	}
@@ -443,7 +460,7 @@ func (p *pickler) saveBytes(b pyvalue.Bytes) error {
 			return nil
 		}
 		p.saveGlobal("_codecs", "encode")
-		p.saveComputedStr(latin1(b))
+		p.saveStr(latin1(b))
 		p.saveInterned("latin1")
 		p.write1(opTuple2)
 		p.memoPut(nil)
@@ -660,7 +677,7 @@ func (p *pickler) batchDictExact(d *pyvalue.Dict) error {
 	}
 	if n == 1 {
 		k, v := d.At(0)
-		if err := p.save(k); err != nil {
+		if err := p.saveKey(k); err != nil {
 			return err
 		}
 		if err := p.save(v); err != nil {
@@ -675,7 +692,7 @@ func (p *pickler) batchDictExact(d *pyvalue.Dict) error {
 		c := 0
 		for ; c < batchSize && i < n; c++ {
 			k, v := d.At(i)
-			if err := p.save(k); err != nil {
+			if err := p.saveKey(k); err != nil {
 				return err
 			}
 			if err := p.save(v); err != nil {
@@ -697,7 +714,7 @@ func (p *pickler) batchDict(d *pyvalue.Dict) error {
 	for i := 0; i < n; {
 		if n-i == 1 {
 			k, v := d.At(i)
-			if err := p.save(k); err != nil {
+			if err := p.saveKey(k); err != nil {
 				return err
 			}
 			if err := p.save(v); err != nil {
@@ -710,7 +727,7 @@ func (p *pickler) batchDict(d *pyvalue.Dict) error {
 		c := 0
 		for ; c < batchSize && i < n; c++ {
 			k, v := d.At(i)
-			if err := p.save(k); err != nil {
+			if err := p.saveKey(k); err != nil {
 				return err
 			}
 			if err := p.save(v); err != nil {
@@ -800,6 +817,15 @@ var cTypes = map[modName]bool{
 	{"functools", "partial"}: true,
 }
 
+// builtinTypes are the builtins that are types (the others are functions).
+var builtinTypes = map[string]bool{
+	"object": true, "type": true, "int": true, "float": true, "complex": true, "bool": true, "str": true,
+	"bytes": true, "bytearray": true, "list": true, "tuple": true, "dict": true, "set": true,
+	"frozenset": true, "range": true, "slice": true, "memoryview": true, "property": true,
+	"staticmethod": true, "classmethod": true, "super": true, "enumerate": true, "zip": true,
+	"map": true, "filter": true, "reversed": true,
+}
+
 // saveGlobal writes a reference to module.name: STACK_GLOBAL from protocol
 // 4 (the module name is an interned string, shared through the memo),
 // GLOBAL with Python 2 names before that.
@@ -809,11 +835,20 @@ func (p *pickler) saveGlobal(module, name string) {
 		return
 	}
 	if p.proto >= 4 {
-		p.saveInterned(module)
-		if cTypes[modName{module, name}] || module == "builtins" {
-			p.saveComputedStr(name)
+		if module == "builtins" && !builtinTypes[name] {
+			// builtin functions carry the builtins module's own __name__
+			// object, not the interned "builtins" of the builtin types
+			if !p.memoGet(internKey{"\x00builtins module name"}) {
+				p.writeStr(module)
+				p.memoPut(internKey{"\x00builtins module name"})
+			}
 		} else {
+			p.saveInterned(module)
+		}
+		if cTypes[modName{module, name}] || module == "builtins" {
 			p.saveStr(name)
+		} else {
+			p.saveName(name)
 		}
 		p.write1(opStackGlobal)
 	} else {
@@ -976,7 +1011,7 @@ func (p *pickler) saveTZ(tz *pyvalue.TZInfo) error {
 	case pyvalue.TZZoneInfo:
 		p.saveGlobal("builtins", "getattr")
 		p.saveGlobal("zoneinfo", "ZoneInfo")
-		p.saveInterned("_unpickle")
+		p.saveStr("_unpickle") // built afresh by the C method's __reduce__
 		p.write1(opTuple2)
 		p.memoPut(nil)
 		p.write1(opReduce)
@@ -998,7 +1033,7 @@ func (p *pickler) saveTZ(tz *pyvalue.TZInfo) error {
 			return err
 		}
 		if tz.Kind == pyvalue.TZFixed && tz.Name != "" {
-			p.saveStr(tz.Name)
+			p.saveName(tz.Name) // names are literals in Python code
 			p.write1(opTuple2)
 		} else {
 			p.write1(opTuple1)
@@ -1012,7 +1047,7 @@ func (p *pickler) saveTZ(tz *pyvalue.TZInfo) error {
 
 func (p *pickler) saveDecimal(d pyvalue.Decimal) error {
 	p.saveGlobal("decimal", "Decimal")
-	p.saveComputedStr(string(d))
+	p.saveStr(string(d))
 	p.write1(opTuple1)
 	p.memoPut(nil)
 	p.write1(opReduce)

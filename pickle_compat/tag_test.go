@@ -118,10 +118,6 @@ func canon(v any) string {
 	if err != nil {
 		return "!" + err.Error()
 	}
-	// round-trip through a generic decode so numbers compare alike
-	var g any
-	_ = json.Unmarshal(b, &g)
-	b, _ = json.Marshal(g)
 	return string(b)
 }
 

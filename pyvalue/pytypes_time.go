@@ -910,3 +910,63 @@ func UUIDFromInt(n *big.Int) (UUID, bool) {
 	n.FillBytes(u[:])
 	return u, true
 }
+
+// pyHashKey implementations let these value types be dict keys and set
+// items with Python's equality: equal values give equal keys.
+
+func (d DateTime) pyHashKey() string {
+	if d.TZ != nil {
+		if off, ok := d.TZ.UTCOffset(d); ok {
+			// aware datetimes compare by instant
+			u := d
+			u.TZ, u.Fold = nil, 0
+			t := time.Date(u.Year, time.Month(u.Month), u.Day, u.Hour, u.Minute, u.Second, u.Microsecond*1000, time.UTC).
+				Add(-time.Duration(off) * time.Microsecond)
+			return "a" + strconv.FormatInt(t.UnixMicro(), 10)
+		}
+		return fmt.Sprintf("o%p/%d-%d-%d %d:%d:%d.%d", d.TZ, d.Year, d.Month, d.Day, d.Hour, d.Minute, d.Second, d.Microsecond)
+	}
+	return fmt.Sprintf("n%d-%d-%d %d:%d:%d.%d", d.Year, d.Month, d.Day, d.Hour, d.Minute, d.Second, d.Microsecond)
+}
+
+func (d Date) pyHashKey() string { return fmt.Sprintf("%d-%d-%d", d.Year, d.Month, d.Day) }
+
+func (t Time) pyHashKey() string {
+	us := int64(t.Hour)*3600e6 + int64(t.Minute)*60e6 + int64(t.Second)*1e6 + int64(t.Microsecond)
+	if t.TZ != nil && t.TZ.Kind != TZZoneInfo {
+		if off, ok := t.TZ.UTCOffset(DateTime{Year: 1900, Month: 1, Day: 1}); ok {
+			return "a" + strconv.FormatInt(us-off, 10)
+		}
+		return fmt.Sprintf("o%p/%d", t.TZ, us)
+	}
+	return "n" + strconv.FormatInt(us, 10)
+}
+
+func (td TimeDelta) pyHashKey() string {
+	return fmt.Sprintf("%d/%d/%d", td.Days, td.Seconds, td.Microseconds)
+}
+
+func (d Decimal) pyHashKey() string {
+	if r, ok := d.Rat(); ok {
+		return r.RatString()
+	}
+	return strings.TrimPrefix(string(d), "+")
+}
+
+func (u UUID) pyHashKey() string { return string(u[:]) }
+
+// PythonType gives TypeName its answer for a tzinfo used as a value.
+func (tz *TZInfo) PythonType() string {
+	switch tz.Kind {
+	case TZUTC, TZFixed:
+		return "datetime.timezone"
+	case TZPytzUTC:
+		return "pytz.UTC"
+	case TZZoneInfo:
+		return "zoneinfo.ZoneInfo"
+	}
+	if tz.Object != nil {
+		return tz.Object.PythonType()
+	}
+	return "tzinfo"
+}

@@ -31,6 +31,7 @@ import json
 import os
 import pickle
 import random
+import re
 import struct
 import sys
 import uuid
@@ -172,17 +173,29 @@ def expected():
 
 # ---- random values -------------------------------------------------------
 
-WORDS = ["", "a", "é", "_auth_user_id", "django.contrib.auth.backends.ModelBackend",
-         "caf\u00e9 \u20ac \U0001F600", "line\nbreak", "\x00nul", "\ud800lone", "x" * 300]
+# Decoded at run time: constants loaded from a .pyc are not CPython's
+# one-character singletons, which would make identity differ from a
+# session's strings.
+WORDS = [w.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass") for w in [
+    "", "a", "é", "_auth_user_id", "django.contrib.auth.backends.ModelBackend",
+    "caf\u00e9 \u20ac \U0001F600", "line\nbreak", "\x00nul", "\ud800lone", "x" * 300]]
 
 
-def rnd_str(r):
+def rnd_str(r, key=False):
+    """A str as a session holds it: keys interned (literals, or keys of one
+    json.loads call, are one object), values freshly computed objects."""
     k = r.random()
     if k < 0.3:
-        return r.choice(WORDS)
-    n = r.randrange(0, 40)
-    alphabet = "abcxyz019 _-\u00e9\u00ff\u0100\u20ac\U0001F600\ud83d"
-    return "".join(r.choice(alphabet) for _ in range(n))
+        s = r.choice(WORDS)
+    else:
+        n = r.randrange(0, 40)
+        alphabet = "abcxyz019 _-\u00e9\u00ff\u0100\u20ac\U0001F600\ud83d"
+        s = "".join(r.choice(alphabet) for _ in range(n))
+    if len(s) == 1:
+        return chr(ord(s))  # CPython's one-character singleton (for < U+0100)
+    if key and re.fullmatch(r"[A-Za-z0-9_]+", s):
+        return sys.intern(s)
+    return (s + ".")[:-1]  # a distinct object
 
 
 def rnd_int(r):
@@ -275,6 +288,13 @@ def rnd_hashable(r, depth):
     return rnd_str(r)
 
 
+def as_key(r, k):
+    """A dict key: identifier-like strings interned, like literals."""
+    if isinstance(k, str) and len(k) > 1 and re.fullmatch(r"[A-Za-z0-9_]+", k):
+        return sys.intern(k)
+    return k
+
+
 def rnd_value(r, depth=0):
     if depth >= 4 or r.random() < 0.45:
         return rnd_scalar(r)
@@ -285,13 +305,13 @@ def rnd_value(r, depth=0):
     if k == 1:
         return tuple(rnd_value(r, depth + 1) for _ in range(n))
     if k == 2:
-        return {rnd_str(r): rnd_value(r, depth + 1) for _ in range(n)}
+        return {rnd_str(r, True): rnd_value(r, depth + 1) for _ in range(n)}
     if k == 3:
-        return {rnd_hashable(r, depth): rnd_value(r, depth + 1) for _ in range(n)}
+        return {as_key(r, rnd_hashable(r, depth)): rnd_value(r, depth + 1) for _ in range(n)}
     if k == 4:
         return set(rnd_hashable(r, depth) for _ in range(n))
     if k == 5:
-        return collections.OrderedDict((rnd_str(r), rnd_value(r, depth + 1)) for _ in range(n))
+        return collections.OrderedDict((rnd_str(r, True), rnd_value(r, depth + 1)) for _ in range(n))
     return frozenset(rnd_hashable(r, depth) for _ in range(n))
 
 
@@ -306,15 +326,14 @@ def special_values():
         collections.OrderedDict((str(i), i) for i in range(1000)),
         collections.OrderedDict((str(i), i) for i in range(1001)),
         [shared, shared], {"a": shared, "b": [shared]},
-        [b"z" * 300000], ["x" * 70000, "y"], [big, 1, big], bytes(range(256)) * 300,
+        [b"z" * 300000], ["x" * 70000, "y"], [big, 1, (big + ".")[:-1]], bytes(range(256)) * 300,
         [[i, str(i)] for i in range(20000)],
         {"k%d" % i: "v" * (i % 50) for i in range(5000)},
         bytearray(b"q" * 100000),
-        [datetime.datetime(2023, 11, 14, 22, 13, 20, tzinfo=datetime.timezone.utc)] * 3,
         [datetime.datetime(2023, 11, 14, 22, 13, 20, tzinfo=datetime.timezone.utc),
          datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)],
         [uuid.UUID(int=5), uuid.UUID(int=2**127)],
-        ["", "", "a", "a", "é", "é", "ab", "ab"],
+        ["", "", "a", "a", "é", "é", "ab", "a" + "bc"[:1]], {"ab": 1, "x": {"ab": 2}},
         [b"", b"", bytearray(), bytearray(), (), ()],
         2**(8 * 300), -(2**(8 * 300 - 1)), -(2**(8 * 300 - 1)) - 1,
     ]
@@ -325,15 +344,122 @@ def gen(seed, count):
     values = special_values() + [rnd_value(r) for _ in range(count)]
     out = []
     for i, v in enumerate(values):
-        entry = {"i": i, "tagged": tag(v), "pickles": {}}
+        entry = {"i": i, "tagged": {}, "pickles": {}}
         for proto in (2, 4, 5):
-            entry["pickles"][str(proto)] = pickle.dumps(v, protocol=proto).hex()
+            b = pickle.dumps(v, protocol=proto)
+            entry["pickles"][str(proto)] = b.hex()
+            # what a reader must produce (protocols < 4 drop datetime.fold)
+            entry["tagged"][str(proto)] = tag(pickle.loads(b))
         out.append(entry)
     json.dump(out, sys.stdout)
 
 
-def strict_equal(a, b):
-    return tag(a) == tag(b) if not isinstance(a, float) else struct.pack(">d", a) == struct.pack(">d", b)
+class Plain:
+    """A user class pickled with its __dict__ (NEWOBJ + BUILD)."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+class Reduced:
+    """A class with a custom __reduce__ (REDUCE of a module function)."""
+
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+    def __reduce__(self):
+        return (make_reduced, (self.a, self.b))
+
+
+def make_reduced(a, b):
+    return Reduced(a, b)
+
+
+class Slotted:
+    __slots__ = ("x", "y")
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+
+class NewArgsEx:
+    """Pickled with NEWOBJ_EX at protocol 4+."""
+
+    def __new__(cls, *args, **kw):
+        o = object.__new__(cls)
+        o.args, o.kw = args, kw
+        return o
+
+    def __getnewargs_ex__(self):
+        return self.args, self.kw
+
+
+class MyList(list):
+    pass
+
+
+class MyDict(dict):
+    pass
+
+
+def opaque_values():
+    import enum
+    vals = [
+        Plain(a=1, b="two", c=[1, 2], d={"k": (3, 4)}),
+        {"user": Plain(name="x", when=datetime.datetime(2023, 1, 1, tzinfo=datetime.timezone.utc))},
+        Reduced(1, "b"), [Reduced(2, None), Reduced(3, 4.5)],
+        Slotted(1, [2]), NewArgsEx(1, 2, k="v"),
+        MyList([1, 2, 3]), MyList([1]), MyDict(a=1, b=2), MyDict(),
+        collections.defaultdict(list, {"a": [1]}), collections.Counter("hello"),
+        collections.deque([1, 2, 3]),
+        enum.Enum("Color", "RED GREEN", module=__name__),
+        ZoneNoCache(),
+    ]
+    try:
+        import pytz
+        vals.append(pytz.timezone("Europe/Paris").localize(datetime.datetime(2023, 7, 1, 12)))
+        vals.append(pytz.timezone("Asia/Tokyo"))
+    except ImportError:
+        pass
+    try:
+        import django
+        from django.conf import settings
+        if not settings.configured:
+            settings.configure(USE_I18N=True)
+        django.setup()
+        from django.utils.functional import lazystr
+        from django.utils.safestring import mark_safe
+        from django.utils.translation import gettext_lazy, ngettext_lazy
+        vals += [gettext_lazy("hello"), lazystr("hello"), mark_safe("<b>"),
+                 {"msg": mark_safe("<i>x</i>"), "lazy": [gettext_lazy("a"), gettext_lazy("b")]},
+                 ngettext_lazy("%d apple", "%d apples", 3)]
+    except ImportError:
+        pass
+    return [v for v in vals if v is not None]
+
+
+def ZoneNoCache():
+    try:
+        import zoneinfo
+        return datetime.datetime(2023, 1, 1, tzinfo=zoneinfo.ZoneInfo.no_cache("Europe/Paris"))
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def opaque():
+    out = []
+    for i, v in enumerate(opaque_values()):
+        for proto in (2, 4, 5):
+            try:
+                b = pickle.dumps(v, protocol=proto)
+            except Exception:  # noqa: BLE001
+                continue
+            # Python itself must re-pickle what it unpickles identically,
+            # or byte-identity is not expected from Go either.
+            again = pickle.dumps(pickle.loads(b), protocol=proto)
+            out.append({"i": i, "protocol": proto, "hex": b.hex(), "stable": again == b,
+                        "repr": repr(v)[:80]})
+    json.dump(out, sys.stdout)
 
 
 def check():
@@ -359,5 +485,7 @@ if __name__ == "__main__":
         gen(int(sys.argv[2]), int(sys.argv[3]))
     elif cmd == "check":
         check()
+    elif cmd == "opaque":
+        opaque()
     else:
         sys.exit(__doc__)
