@@ -388,6 +388,7 @@ func engineScenario(t *testing.T, b backend, cfg map[string]any, g gen, goSide, 
 	for _, w := range ws[10:] {
 		checkRead("after clear-expired", w)
 	}
+	authScenario(t, cfg, g, goSide, djSide)
 }
 
 func toFloat(v any) float64 {

@@ -8,6 +8,7 @@ func storeCommands() []*command {
 			stdout:  `{"ok": true}`},
 	)
 	cmds = append(cmds, sessionCommands()...)
+	cmds = append(cmds, authCommands()...)
 	return cmds
 }
 
