@@ -50,7 +50,7 @@ func pyside(t *testing.T, stdin []byte, args ...string) []byte {
 // original value.
 func TestLiveCPython(t *testing.T) {
 	needPython(t)
-	count := "3000"
+	count := "2000"
 	if testing.Short() {
 		count = "300"
 	}
@@ -58,6 +58,7 @@ func TestLiveCPython(t *testing.T) {
 		I       int               `json:"i"`
 		Tagged  map[string]any    `json:"tagged"`
 		Pickles map[string]string `json:"pickles"`
+		Repr    *string           `json:"repr"`
 	}
 	if err := json.Unmarshal(pyside(t, nil, "gen", "20231114", count), &gen); err != nil {
 		t.Fatal(err)
@@ -69,7 +70,7 @@ func TestLiveCPython(t *testing.T) {
 		Stable bool   `json:"-"`
 	}
 	var toCheck []checkItem
-	readBad, identical, differ := 0, 0, 0
+	readBad, identical, differ, reprs, reprBad := 0, 0, 0, 0, 0
 	for _, g := range gen {
 		for _, proto := range []int{2, 4, 5} {
 			want := canon(g.Tagged[fmt.Sprint(proto)])
@@ -85,6 +86,20 @@ func TestLiveCPython(t *testing.T) {
 				t.Errorf("%s: read\n got: %.400s\nwant: %.400s", id, got, want)
 				readBad++
 				continue
+			}
+			if proto == 5 && g.Repr != nil {
+				reprs++
+				if got := pyvalue.Repr(v); got != *g.Repr {
+					reprBad++
+					if reprBad <= 5 {
+						i := 0
+						for i < len(got) && i < len(*g.Repr) && got[i] == (*g.Repr)[i] {
+							i++
+						}
+						from := max(0, i-80)
+						t.Errorf("%s: pyvalue.Repr differs at byte %d\n got: ...%.200s\nwant: ...%.200s", id, i, got[from:], (*g.Repr)[from:])
+					}
+				}
 			}
 			out, err := Dumps(v, proto)
 			if err != nil {
@@ -125,8 +140,8 @@ func TestLiveCPython(t *testing.T) {
 			t.Errorf("CPython: Go pickle not equal: %v", m)
 		}
 	}
-	t.Logf("%d values x 3 protocols: read equal %d, Go output byte-identical %d, differing %d; CPython verified %d Go pickles, %d mismatches",
-		len(gen), len(toCheck), identical, differ, res.Checked, len(res.Mismatches))
+	t.Logf("%d values x 3 protocols: read equal %d, Go output byte-identical %d, differing %d; CPython verified %d Go pickles, %d mismatches; pyvalue.Repr equal to repr() %d/%d",
+		len(gen), len(toCheck), identical, differ, res.Checked, len(res.Mismatches), reprs-reprBad, reprs)
 }
 
 // TestLiveOpaque: objects pyvalue does not model (user classes, slots,

@@ -344,7 +344,7 @@ def gen(seed, count):
     values = special_values() + [rnd_value(r) for _ in range(count)]
     out = []
     for i, v in enumerate(values):
-        entry = {"i": i, "tagged": {}, "pickles": {}}
+        entry = {"i": i, "tagged": {}, "pickles": {}, "repr": repr(v) if len(repr(v)) < 20000 else None}
         for proto in (2, 4, 5):
             b = pickle.dumps(v, protocol=proto)
             entry["pickles"][str(proto)] = b.hex()
