@@ -221,10 +221,21 @@ class Peer:
     def __init__(self, cfg):
         self.cfg = cfg
         self.ready = False
+        self.failed = None  # the exception of a failed setup, re-raised
 
     def setup(self):
         if self.ready:
             return
+        if self.failed is not None:
+            # settings.configure() cannot be retried: report the first error.
+            raise self.failed
+        try:
+            self._setup()
+        except Exception as e:
+            self.failed = e
+            raise
+
+    def _setup(self):
         cfg = self.cfg
         # Django 3.2 has no RedisCache; refuse before Django fails obscurely.
         engine = cfg.get("SESSION_ENGINE", ENGINES["db"])
