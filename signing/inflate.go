@@ -16,18 +16,18 @@ import (
 // CPython's zlib.error reports them.
 
 const (
-	maxFastBits = 9 // lookup-table bits of the literal/length code
-	maxCodeLen  = 15
+	// fastBits is the lookup-table width of every code. A constant lets
+	// the compiler drop bounds checks on table lookups; 9 bits keep the
+	// per-block table build cheap, which matters at session sizes.
+	fastBits   = 9
+	fastMask   = 1<<fastBits - 1
+	maxCodeLen = 15
 )
 
 // huffman is a canonical Huffman code: a lookup table for codes of up to
-// bits bits, and counts/symbols for the longer ones. Small tables keep the
-// per-block build cheap, which matters more than the rare slow decode for
-// payloads of a few KiB.
+// fastBits bits, and counts/symbols for the longer ones.
 type huffman struct {
-	fast   [1 << maxFastBits]uint16 // symbol | length<<9; 0 = longer code or invalid
-	mask   uint64                   // 1<<bits - 1
-	bits   uint
+	fast   [1 << fastBits]uint16 // symbol | length<<9; 0 = longer code or invalid
 	count  [maxCodeLen + 1]uint16
 	symbol [320]uint16 // symbols ordered by code
 }
@@ -44,8 +44,8 @@ const (
 // (inflate_table): an over-subscribed set is invalid; an incomplete set is
 // invalid except for a literal/length or distance code whose longest code has
 // length 1 (a single code), and an empty distance code is allowed.
-func (h *huffman) build(lengths []uint8, kind codeKind, bits uint) bool {
-	h.bits, h.mask = bits, 1<<bits-1
+func (h *huffman) build(lengths []uint8, kind codeKind) bool {
+	const bits = fastBits
 	h.count = [maxCodeLen + 1]uint16{}
 	for _, l := range lengths {
 		h.count[l]++
@@ -100,7 +100,7 @@ func (h *huffman) build(lengths []uint8, kind codeKind, bits uint) bool {
 		offs[l]++
 		c := next[l]
 		next[l]++
-		if uint(l) > bits {
+		if l > bits {
 			continue
 		}
 		r := reverseBits(c, uint(l))
@@ -121,7 +121,7 @@ func reverseBits(c uint32, n uint) uint32 {
 	return r
 }
 
-// slow decodes a code longer than h.bits (or an invalid one) from the low
+// slow decodes a code longer than fastBits (or an invalid one) from the low
 // bits of b, returning the symbol and its length, or length 0.
 func (h *huffman) slow(b uint64) (sym, n uint) {
 	code, first, index := 0, 0, 0
@@ -170,8 +170,8 @@ var fixedLit, fixedDist = func() (*huffman, *huffman) {
 		d[i] = 5
 	}
 	lit, dist := new(huffman), new(huffman)
-	lit.build(l[:], kindLens, 9)
-	dist.build(d[:], kindDists, 5)
+	lit.build(l[:], kindLens)
+	dist.build(d[:], kindDists)
 	return lit, dist
 }()
 
@@ -371,7 +371,7 @@ func (f *inflater) dynamic() error {
 	if f.pastEnd() {
 		return errTruncated
 	}
-	if !f.clen.build(cl[:], kindCodes, 7) {
+	if !f.clen.build(cl[:], kindCodes) {
 		return dataError("invalid code lengths set")
 	}
 	lens := f.lens[:nlen+ndist]
@@ -421,10 +421,10 @@ func (f *inflater) dynamic() error {
 	if lens[256] == 0 {
 		return dataError("invalid code -- missing end-of-block")
 	}
-	if !f.lit.build(lens[:nlen], kindLens, 9) {
+	if !f.lit.build(lens[:nlen], kindLens) {
 		return dataError("invalid literal/lengths set")
 	}
-	if !f.dist.build(lens[nlen:], kindDists, 7) {
+	if !f.dist.build(lens[nlen:], kindDists) {
 		return dataError("invalid distances set")
 	}
 	return nil
@@ -433,80 +433,89 @@ func (f *inflater) dynamic() error {
 // decode peeks one symbol of h from the bit buffer (which must hold at
 // least 15 bits); n is its length, 0 for an invalid code.
 func (f *inflater) decode(h *huffman) (sym, n uint) {
-	if e := h.fast[f.bits&h.mask]; e != 0 {
+	if e := h.fast[f.bits&fastMask]; e != 0 {
 		return uint(e & 511), uint(e >> 9)
 	}
 	return h.slow(f.bits)
 }
 
-// codes decodes one Huffman-coded block. The hot loop keeps the bit buffer
-// and output in locals.
-func (f *inflater) codes(lit, dist *huffman) error {
-	out := f.out
-	max := f.max
-	defer func() { f.out = out }()
+// codes decodes one Huffman-coded block. The hot loop keeps the bit
+// buffer, input position and output in locals (the compiler cannot keep
+// struct fields in registers across the loop) and stores them back on exit.
+func (f *inflater) codes(lit, dist *huffman) (err error) {
+	in, out, max := f.in, f.out, f.max
+	bits, nb, pos := f.bits, f.nb, f.pos
 	for {
-		if f.nb < 48 { // longest symbol: 15+5 bits, then 15+13 bits
-			f.refill()
-			if f.over > 0 && f.pastEnd() {
-				return errTruncated
+		if nb < 48 { // longest symbol: 15+5 bits, then 15+13 bits
+			if pos+8 <= len(in) {
+				bits |= binary.LittleEndian.Uint64(in[pos:]) << (nb & 63)
+				k := (63 - nb) >> 3
+				pos += int(k)
+				nb += k << 3
+			} else {
+				f.bits, f.nb, f.pos = bits, nb, pos
+				f.refill()
+				bits, nb, pos = f.bits, f.nb, f.pos
+				if f.over > 0 && f.pastEnd() {
+					err = errTruncated
+					break
+				}
 			}
 		}
 		var sym, n uint
-		if e := lit.fast[f.bits&lit.mask]; e != 0 {
+		if e := lit.fast[bits&fastMask]; e != 0 {
 			sym, n = uint(e&511), uint(e>>9)
-		} else if sym, n = lit.slow(f.bits); n == 0 {
-			return dataError("invalid literal/length code")
+		} else if sym, n = lit.slow(bits); n == 0 {
+			err = dataError("invalid literal/length code")
+			break
 		}
-		f.bits >>= n
-		f.nb -= n
+		bits >>= n & 63
+		nb -= n
 		if sym < 256 {
 			if len(out) >= max {
-				return errTooBig
+				err = errTooBig
+				break
 			}
 			out = append(out, byte(sym))
 			continue
 		}
 		if sym == 256 {
-			if f.over > 0 && f.pastEnd() {
-				return errTruncated
-			}
-			return nil
+			break
 		}
 		sym -= 257
 		if sym >= 29 {
-			return dataError("invalid literal/length code")
+			err = dataError("invalid literal/length code")
+			break
 		}
 		length := int(lengthBase[sym])
-		if x := uint(lengthExtra[sym]); x > 0 {
-			length += int(f.bits & (1<<x - 1))
-			f.bits >>= x
-			f.nb -= x
-		}
-		if e := dist.fast[f.bits&dist.mask]; e != 0 {
+		x := uint(lengthExtra[sym])
+		length += int(bits & (1<<(x&63) - 1))
+		bits >>= x & 63
+		nb -= x
+		if e := dist.fast[bits&fastMask]; e != 0 {
 			sym, n = uint(e&511), uint(e>>9)
-		} else if sym, n = dist.slow(f.bits); n == 0 {
-			return dataError("invalid distance code")
+		} else if sym, n = dist.slow(bits); n == 0 {
+			err = dataError("invalid distance code")
+			break
 		}
-		f.bits >>= n
-		f.nb -= n
+		bits >>= n & 63
+		nb -= n
 		if sym >= 30 {
-			return dataError("invalid distance code")
+			err = dataError("invalid distance code")
+			break
 		}
 		d := int(distBase[sym])
-		if x := uint(distExtra[sym]); x > 0 {
-			d += int(f.bits & (1<<x - 1))
-			f.bits >>= x
-			f.nb -= x
-		}
-		if f.over > 0 && f.pastEnd() {
-			return errTruncated
-		}
+		x = uint(distExtra[sym])
+		d += int(bits & (1<<(x&63) - 1))
+		bits >>= x & 63
+		nb -= x
 		if d > len(out)-f.base {
-			return dataError("invalid distance too far back")
+			err = dataError("invalid distance too far back")
+			break
 		}
 		if len(out)+length > max {
-			return errTooBig
+			err = errTooBig
+			break
 		}
 		from := len(out) - d
 		if d >= length {
@@ -516,12 +525,17 @@ func (f *inflater) codes(lit, dist *huffman) error {
 		// Overlapping copy: the run repeats the last d bytes, so the
 		// already-written part of it can be copied in doubling chunks.
 		for length > 0 {
-			n := len(out) - from
-			if n > length {
-				n = length
+			c := len(out) - from
+			if c > length {
+				c = length
 			}
-			out = append(out, out[from:from+n]...)
-			length -= n
+			out = append(out, out[from:from+c]...)
+			length -= c
 		}
 	}
+	f.bits, f.nb, f.pos, f.out = bits, nb, pos, out
+	if err == nil && f.over > 0 && f.pastEnd() {
+		err = errTruncated
+	}
+	return err
 }

@@ -90,7 +90,7 @@ func signObject(s *Signer, t *TimestampSigner, v any, ser Serializer, compress b
 	if as, ok := ser.(appendSerializer); ok {
 		db := dataBufPool.Get().(*dataBuf)
 		defer func() {
-			if cap(data) <= 1<<20 { // do not let the pool pin huge buffers
+			if cap(data) <= maxPooled {
 				db.b = data[:0]
 				dataBufPool.Put(db)
 			}
@@ -157,15 +157,42 @@ func DecodePayload(text string, maxSize int) (data []byte, compressed bool, err 
 		maxSize = DefaultMaxPayloadSize
 	}
 	compressed = len(text) > 0 && text[0] == '.'
-	data, err = decodePayload(text, maxSize)
-	return data, compressed, err
+	data, err = decodePayload(nil, text, maxSize)
+	if err != nil {
+		return nil, compressed, err
+	}
+	return data, compressed, nil
 }
+
+// payloadBuf is a pooled buffer for decoded payloads, used only with
+// serializers known not to keep their input (JSONSerializer copies what it
+// keeps), so that a Loads allocates nothing for the payload bytes.
+type payloadBuf struct{ b []byte }
+
+var payloadPool = sync.Pool{New: func() any { return new(payloadBuf) }}
+
+// maxPooled is the largest buffer the pools keep: a rare huge payload must
+// not stay pinned in memory.
+const maxPooled = 1 << 20
 
 func loadPayload(text string, ser Serializer, maxSize int) (any, error) {
 	if ser == nil {
 		ser = JSONSerializer{}
 	}
-	data, err := decodePayload(text, maxSize)
+	var data []byte
+	var err error
+	if _, copies := ser.(JSONSerializer); copies {
+		pb := payloadPool.Get().(*payloadBuf)
+		defer func() {
+			if cap(data) <= maxPooled {
+				pb.b = data[:0]
+			}
+			payloadPool.Put(pb)
+		}()
+		data, err = decodePayload(pb.b[:0], text, maxSize)
+	} else {
+		data, err = decodePayload(nil, text, maxSize)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -178,38 +205,38 @@ func loadPayload(text string, ser Serializer, maxSize int) (any, error) {
 
 var errTooLargeBase64 = fmt.Errorf("decoded payload exceeds the size limit: %w", ErrTooLarge)
 
-func decodePayload(text string, maxSize int) ([]byte, error) {
+// decodePayload decodes text (see DecodePayload) appending to dst.
+func decodePayload(dst []byte, text string, maxSize int) ([]byte, error) {
 	compressed := len(text) > 0 && text[0] == '.'
 	if compressed {
 		text = text[1:]
 	}
 	if len(text)/4*3 > maxSize+3 && !compressed {
-		return nil, &MalformedError{Part: "size", Err: errTooLargeBase64}
+		return dst, &MalformedError{Part: "size", Err: errTooLargeBase64}
 	}
 	if !compressed {
-		data, err := appendB64Decode(make([]byte, 0, len(text)*3/4+3), text)
+		if need := len(text)*3/4 + 3; cap(dst) < need {
+			dst = make([]byte, 0, need)
+		}
+		data, err := appendB64Decode(dst, text)
 		if err != nil {
-			return nil, &MalformedError{Part: "base64", Err: err}
+			return data, &MalformedError{Part: "base64", Err: err}
 		}
 		if len(data) > maxSize {
-			return nil, &MalformedError{Part: "size", Err: errTooLargeBase64}
+			return data, &MalformedError{Part: "size", Err: errTooLargeBase64}
 		}
 		return data, nil
 	}
 	zb := zbufPool.Get().(*zbuf)
 	defer zbufPool.Put(zb)
 	z, err := appendB64Decode(zb.in[:0], text)
-	if cap(z) <= 1<<20 { // do not let the pool pin huge buffers
+	if cap(z) <= maxPooled {
 		zb.in = z[:0]
 	}
 	if err != nil {
-		return nil, &MalformedError{Part: "base64", Err: err}
+		return dst, &MalformedError{Part: "base64", Err: err}
 	}
-	data, err := inflate(z, maxSize)
-	if err != nil {
-		return nil, err
-	}
-	return data, nil
+	return inflate(dst, z, maxSize)
 }
 
 // zbuf holds the pooled state of one compression or decompression.
@@ -243,18 +270,17 @@ func compressPayload(data []byte) *zbuf {
 // as more than maxSize bytes come out, so a zlib bomb costs at most maxSize
 // of memory. Bytes after the end of the stream are ignored, as
 // zlib.decompress ignores them.
-func inflate(z []byte, maxSize int) ([]byte, error) {
-	size := 8*len(z) + 256
-	if size > maxSize {
-		size = maxSize
+func inflate(dst, z []byte, maxSize int) ([]byte, error) {
+	if size := min(8*len(z)+256, maxSize); cap(dst) < size {
+		dst = make([]byte, 0, size)
 	}
-	out, err := inflateZlib(make([]byte, 0, size), z, maxSize)
+	out, err := inflateZlib(dst[:0], z, maxSize)
 	if err == errTooBig {
-		return nil, &MalformedError{Part: "size",
+		return out, &MalformedError{Part: "size",
 			Err: fmt.Errorf("decompressed payload exceeds %d bytes: %w", maxSize, ErrTooLarge)}
 	}
 	if err != nil {
-		return nil, &MalformedError{Part: "zlib", Err: &ZlibError{Msg: err.Error(), Err: err}}
+		return out, &MalformedError{Part: "zlib", Err: &ZlibError{Msg: err.Error(), Err: err}}
 	}
 	return out, nil
 }
