@@ -158,3 +158,13 @@ func (c *cookieStore) Save(ctx context.Context, r *Record, mustCreate bool) erro
 func (c *cookieStore) Delete(ctx context.Context, key string) error { return nil }
 
 func (c *cookieStore) ClearExpired(ctx context.Context) error { return nil }
+
+// renewingStore is a test double of the file engine's load of an expired
+// session: it answers with a fresh empty session under a new key.
+type renewingStore struct{ memStore }
+
+func (r *renewingStore) Load(ctx context.Context, rec *Record) error {
+	rec.Key = "renewedkey0000000000000000000000"
+	rec.Data = nil
+	return nil
+}

@@ -132,11 +132,20 @@ func (s *Session) data(ctx context.Context, noLoad bool) (*pyvalue.Dict, error) 
 		// creates a fresh one (a client never chooses its key).
 		s.key = ""
 		s.cache = pyvalue.NewDict(0)
+		if s.m.keyMaker {
+			// signed_cookies' load() calls create() on failure, which
+			// sets modified.
+			s.modified = true
+		}
 	case err != nil:
 		return nil, fmt.Errorf("djangosession: load: %w", err)
 	default:
 		if r.Key != s.key {
+			// The engine replaced the session while loading (the file
+			// engine's load() calls create() for an expired file), and
+			// create() sets modified.
 			s.key = r.Key
+			s.modified = true
 		}
 		if r.Data == nil {
 			r.Data = pyvalue.NewDict(0)

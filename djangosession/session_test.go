@@ -571,6 +571,13 @@ func TestSessionKeyMaker(t *testing.T) {
 	if v, _, err := back.Get(ctx, "a"); err != nil || v != int64(1) {
 		t.Errorf("read back %v %v", v, err)
 	}
+	if back.Modified() {
+		t.Error("a valid cookie read set modified")
+	}
+	bad := m.Session(cookie + "x")
+	if n, err := bad.Len(ctx); err != nil || n != 0 || !bad.Modified() || bad.Key() != "" {
+		t.Errorf("bad cookie: %d items, modified %v, key %q, %v (Django's load() calls create())", n, bad.Modified(), bad.Key(), err)
+	}
 	if err := back.CycleKey(ctx); err != nil || back.Key() != cookie {
 		t.Errorf("CycleKey: %q %v", back.Key(), err)
 	}
@@ -634,5 +641,21 @@ func TestSessionTypedGetters(t *testing.T) {
 	}
 	if _, err := s.GetTime(ctx, "s"); !errors.Is(err, ErrWrongType) {
 		t.Errorf("GetTime(text) = %v", err)
+	}
+}
+
+func TestSessionStoreReplacesKeyOnLoad(t *testing.T) {
+	ctx := context.Background()
+	s, _ := LoadSettings([]byte(`{"SECRET_KEY":"k"}`))
+	m, err := NewManager(&renewingStore{}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := m.Session("expiredkey000000000000000000000")
+	if n, err := sess.Len(ctx); err != nil || n != 0 {
+		t.Fatalf("%d, %v", n, err)
+	}
+	if sess.Key() != "renewedkey0000000000000000000000" || !sess.Modified() {
+		t.Errorf("key %q modified %v", sess.Key(), sess.Modified())
 	}
 }
