@@ -8,7 +8,7 @@ cache client libraries):
 
 It speaks exactly the machine protocol of CLI_PROTOCOL.md (the contract the Go
 CLI `djsession` implements too), but every answer is computed by real Django:
-settings.configure() with the config's own setting names, the configured
+a settings module made of the config's own setting names, the configured
 SessionStore, django.core.signing, django.contrib.auth.login()/get_user().
 Nothing here re-implements a Django algorithm; where the protocol needs a fact
 Django does not return directly (was a decode verified? was a session
@@ -197,7 +197,8 @@ def from_tagged(v):
 
 
 # ---------------------------------------------------------------------------
-# Configuration and Django setup (once per process).
+# Configuration and Django setup (once per process: Django's settings
+# cannot be replaced once loaded).
 
 def parse_config(text):
     if text.startswith("@"):
@@ -227,7 +228,7 @@ class Peer:
         if self.ready:
             return
         if self.failed is not None:
-            # settings.configure() cannot be retried: report the first error.
+            # Django's settings cannot be loaded twice: report the first error.
             raise self.failed
         try:
             self._setup()
@@ -244,15 +245,23 @@ class Peer:
             backend = (cfg.get("CACHES") or {}).get(alias, {}).get("BACKEND", "")
             if backend.startswith("django.core.cache.backends.redis"):
                 unsupported("RedisCache needs Django >= 4.0; this peer runs Django 3.2")
+        import types
         import django
-        from django.conf import settings
-        # Only upper-case names are settings (configure() rejects others);
-        # unknown upper-case names are harmless, as in a settings module.
-        opts = {k: v for k, v in cfg.items()
-                if isinstance(k, str) and k.isupper() and k not in NON_SETTINGS}
-        opts["INSTALLED_APPS"] = INSTALLED_APPS
-        opts.setdefault("ALLOWED_HOSTS", ["*"])
-        settings.configure(**opts)
+        # The config becomes a real settings module rather than going through
+        # settings.configure(): only Settings.__init__ does what a deployed
+        # project gets, notably os.environ["TZ"] = TIME_ZONE + tzset(), which
+        # makes naive "now" (USE_TZ=False) and file mtimes local to TIME_ZONE.
+        # Upper-case names only, as Django reads from a module; unknown ones
+        # are harmless there too.
+        module = types.ModuleType("django_peer_settings")
+        for k, v in cfg.items():
+            if isinstance(k, str) and k.isupper() and k not in NON_SETTINGS:
+                setattr(module, k, v)
+        module.INSTALLED_APPS = INSTALLED_APPS
+        if not hasattr(module, "ALLOWED_HOSTS"):
+            module.ALLOWED_HOSTS = ["*"]
+        sys.modules[module.__name__] = module
+        os.environ["DJANGO_SETTINGS_MODULE"] = module.__name__
         django.setup()
         # login() sends user_logged_in, whose receiver saves last_login to
         # auth_user; the peer's users live in memory only.
