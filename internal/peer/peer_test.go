@@ -591,3 +591,32 @@ func TestHTTP(t *testing.T) {
 		})
 	}
 }
+
+// TestNaiveLocalTime: with USE_TZ=False Django works in naive local times of
+// TIME_ZONE (the peer loads its settings as a deployed project does, which
+// sets TZ); expire_ts must still be the right instant.
+func TestNaiveLocalTime(t *testing.T) {
+	for _, zone := range []string{"Asia/Kathmandu", "America/St_Johns", "UTC"} {
+		cfg := map[string]any{"SECRET_KEY": specSecret, "USE_TZ": false, "TIME_ZONE": zone,
+			"SESSION_ENGINE": engine("file"), "SESSION_FILE_PATH": t.TempDir()}
+		before := time.Now()
+		w := peer.Run(t, cfg, "write", nil, map[string]any{"data": map[string]any{"a": 1}, "expiry": 600}).OK(t)
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		date := w.Str(t, "expire_date")
+		local, err := time.ParseInLocation("2006-01-02T15:04:05.999999", date, loc)
+		if err != nil {
+			t.Fatalf("%s: expire_date %q is not a naive ISO time: %v", zone, date, err)
+		}
+		ts := w.Float(t, "expire_ts")
+		if d := float64(local.UnixMicro())/1e6 - ts; math.Abs(d) > 1e-6 {
+			t.Errorf("%s: expire_date %s is %v s away from expire_ts %v", zone, date, d, ts)
+		}
+		// Generous bounds: the peer may start slowly on a loaded machine.
+		if lo, hi := float64(before.Unix())+600-5, float64(time.Now().Unix())+600+5; ts < lo || ts > hi {
+			t.Errorf("%s: expire_ts %v not within [%v, %v]", zone, ts, lo, hi)
+		}
+	}
+}
