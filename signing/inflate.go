@@ -439,13 +439,30 @@ func (f *inflater) decode(h *huffman) (sym, n uint) {
 	return h.slow(f.bits)
 }
 
+// slack is the spare capacity codes keeps beyond the output: a whole
+// longest match plus the over-write of its last 8-byte word copy.
+const slack = 258 + 8
+
 // codes decodes one Huffman-coded block. The hot loop keeps the bit
 // buffer, input position and output in locals (the compiler cannot keep
 // struct fields in registers across the loop) and stores them back on exit.
+// Output goes to buf[:n] with at least slack bytes of capacity beyond n, so
+// literals are single stores and matches are copied a word at a time.
 func (f *inflater) codes(lit, dist *huffman) (err error) {
-	in, out, max := f.in, f.out, f.max
+	in, max := f.in, f.max
 	bits, nb, pos := f.bits, f.nb, f.pos
+	n := len(f.out)
+	buf := f.out[:cap(f.out)]
 	for {
+		if n+slack > len(buf) {
+			// A literal may have taken n one past max (it went into
+			// the slack); the stream is too big then.
+			if n > max {
+				err = errTooBig
+				break
+			}
+			buf = growOut(buf, n, max)
+		}
 		if nb < 48 { // longest symbol: 15+5 bits, then 15+13 bits
 			if pos+8 <= len(in) {
 				bits |= binary.LittleEndian.Uint64(in[pos:]) << (nb & 63)
@@ -462,21 +479,18 @@ func (f *inflater) codes(lit, dist *huffman) (err error) {
 				}
 			}
 		}
-		var sym, n uint
+		var sym, l uint
 		if e := lit.fast[bits&fastMask]; e != 0 {
-			sym, n = uint(e&511), uint(e>>9)
-		} else if sym, n = lit.slow(bits); n == 0 {
+			sym, l = uint(e&511), uint(e>>9)
+		} else if sym, l = lit.slow(bits); l == 0 {
 			err = dataError("invalid literal/length code")
 			break
 		}
-		bits >>= n & 63
-		nb -= n
+		bits >>= l & 63
+		nb -= l
 		if sym < 256 {
-			if len(out) >= max {
-				err = errTooBig
-				break
-			}
-			out = append(out, byte(sym))
+			buf[n] = byte(sym)
+			n++
 			continue
 		}
 		if sym == 256 {
@@ -493,13 +507,13 @@ func (f *inflater) codes(lit, dist *huffman) (err error) {
 		bits >>= x & 63
 		nb -= x
 		if e := dist.fast[bits&fastMask]; e != 0 {
-			sym, n = uint(e&511), uint(e>>9)
-		} else if sym, n = dist.slow(bits); n == 0 {
+			sym, l = uint(e&511), uint(e>>9)
+		} else if sym, l = dist.slow(bits); l == 0 {
 			err = dataError("invalid distance code")
 			break
 		}
-		bits >>= n & 63
-		nb -= n
+		bits >>= l & 63
+		nb -= l
 		if sym >= 30 {
 			err = dataError("invalid distance code")
 			break
@@ -509,33 +523,49 @@ func (f *inflater) codes(lit, dist *huffman) (err error) {
 		d += int(bits & (1<<(x&63) - 1))
 		bits >>= x & 63
 		nb -= x
-		if d > len(out)-f.base {
+		if d > n-f.base {
 			err = dataError("invalid distance too far back")
 			break
 		}
-		if len(out)+length > max {
+		if n+length > max {
 			err = errTooBig
 			break
 		}
-		from := len(out) - d
-		if d >= length {
-			out = append(out, out[from:from+length]...)
-			continue
-		}
-		// Overlapping copy: the run repeats the last d bytes, so the
-		// already-written part of it can be copied in doubling chunks.
-		for length > 0 {
-			c := len(out) - from
-			if c > length {
-				c = length
+		from := n - d
+		if d >= 8 {
+			// Word copies: each reads 8 bytes that are already final
+			// (from+i+8 <= n+i since d >= 8), so overlapping runs work,
+			// and the over-write past n+length stays within slack.
+			for i := 0; i < length; i += 8 {
+				binary.LittleEndian.PutUint64(buf[n+i:], binary.LittleEndian.Uint64(buf[from+i:]))
 			}
-			out = append(out, out[from:from+c]...)
-			length -= c
+		} else {
+			for i := 0; i < length; i++ {
+				buf[n+i] = buf[from+i]
+			}
 		}
+		n += length
 	}
-	f.bits, f.nb, f.pos, f.out = bits, nb, pos, out
+	if n > max {
+		n, err = max, errTooBig
+	}
+	f.bits, f.nb, f.pos, f.out = bits, nb, pos, buf[:n]
 	if err == nil && f.over > 0 && f.pastEnd() {
 		err = errTruncated
 	}
 	return err
+}
+
+// growOut returns buf with room for at least n+slack bytes, keeping buf[:n].
+func growOut(buf []byte, n, max int) []byte {
+	c := 2 * len(buf)
+	if c < n+slack {
+		c = n + slack
+	}
+	if c > max+slack {
+		c = max + slack
+	}
+	nbuf := make([]byte, c)
+	copy(nbuf, buf[:n])
+	return nbuf
 }
