@@ -5,6 +5,7 @@ package pickle_compat
 import (
 	"math/big"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/djsession/djsession/pyvalue"
 )
@@ -64,6 +65,9 @@ func (u *unpickler) global(module, name string, fix bool) (*pyvalue.Object, erro
 	}
 	if module == "" || name == "" {
 		return nil, u.errf(ErrMalformed, "empty global name")
+	}
+	if !utf8.ValidString(module) || !utf8.ValidString(name) {
+		return nil, u.errf(ErrMalformed, "global name is not UTF-8")
 	}
 	if u.strict && !allowed[modName{module, name}] {
 		return nil, &GlobalError{Module: module, Name: name}

@@ -29,7 +29,7 @@ type expectedEntry struct {
 	Error         string `json:"error"`
 }
 
-func loadExpected(t *testing.T) []expectedEntry {
+func loadExpected(t testing.TB) []expectedEntry {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(repoRoot(t), "testdata", "pickle_expected.json"))
 	if err != nil {
