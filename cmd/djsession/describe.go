@@ -35,6 +35,17 @@ func describeTo(b *strings.Builder, v any, depth int) {
 			b.WriteString(open + close)
 			return
 		}
+		if len(items) <= 32 && allScalar(items) {
+			b.WriteString(open)
+			for i, x := range items {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				describeTo(b, x, depth+1)
+			}
+			b.WriteString(close)
+			return
+		}
 		b.WriteString(open + "\n")
 		for i, x := range items {
 			b.WriteString(ind)
@@ -120,10 +131,36 @@ func describeTo(b *strings.Builder, v any, depth int) {
 	case pyvalue.UUID:
 		b.WriteString("UUID('" + x.String() + "')")
 	case *pyvalue.Object:
-		b.WriteString("<" + x.PythonType() + " object, kept opaque>")
+		if plain, ok := objectAsPlain(x); ok {
+			b.WriteString(x.PythonType())
+			describeTo(b, plain, depth)
+			return
+		}
+		b.WriteString("<" + x.PythonType() + " object, kept opaque")
+		if len(x.Args) > 0 {
+			b.WriteString("; args ")
+			describeTo(b, x.Args, depth)
+		}
+		if x.HasState {
+			b.WriteString("; state ")
+			describeTo(b, x.State, depth)
+		}
+		b.WriteString(">")
 	default:
 		fmt.Fprintf(b, "<%s %v>", pyvalue.TypeName(v), v)
 	}
+}
+
+// allScalar reports whether no item is a container, so that a short
+// sequence prints on one line.
+func allScalar(items []any) bool {
+	for _, x := range items {
+		switch x.(type) {
+		case []any, pyvalue.Tuple, *pyvalue.Dict, *pyvalue.Set, *pyvalue.Object:
+			return false
+		}
+	}
+	return true
 }
 
 // tzName names the tzinfo kinds whose offset alone does not say which

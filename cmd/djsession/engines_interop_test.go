@@ -283,6 +283,20 @@ func engineScenario(t *testing.T, b backend, cfg map[string]any, g gen, goSide, 
 	for _, w := range ws {
 		checkRead("write", w)
 	}
+	// Unknown, tampered and hostile keys: nothing there, on both sides.
+	tampered := ws[0].key[:len(ws[0].key)-1] + "0"
+	if tampered == ws[0].key {
+		tampered = ws[0].key[:len(ws[0].key)-1] + "1"
+	}
+	for _, k := range []string{tampered, "abcdefghijklmnopqrstuvwxyz012345", "../../../../etc/passwd", "sessionid", "e30:1r31eq:SvhpCalRDw0QXjcnCMWw5LH-nAsdXCkveVWF3B1wMvk"} {
+		for _, s := range sides {
+			args, stdin := keyArgs(k, nil)
+			out := must(t, s, "read", args, stdin)
+			if get(t, out, "exists") != false || mustJSON(t, get(t, out, "data")) != "{}" {
+				t.Fatalf("%s read(%q): %s", s.name, k, mustJSON(t, out))
+			}
+		}
+	}
 
 	// The other side modifies; both read the result.
 	for i := range ws {

@@ -224,7 +224,7 @@ func writeReport(w io.Writer, r *tokenReport, v *verification, now time.Time) {
 	}
 	if r.hasTS {
 		t := time.Unix(r.ts, 0).UTC()
-		line("timestamp", "%s (signed %s ago)", t.Format("2006-01-02 15:04:05 MST"), now.Sub(t).Round(time.Second))
+		line("timestamp", "%s (%s)", t.Format("2006-01-02 15:04:05 MST"), ago(now.Sub(t)))
 	}
 	if r.sig != "" {
 		line("signature", "%s", sigAlgorithm(r.sig))
@@ -263,4 +263,23 @@ func writeReport(w io.Writer, r *tokenReport, v *verification, now time.Time) {
 		return
 	}
 	fmt.Fprintf(w, "%-12s %s\n", "payload:", describe(r.value))
+}
+
+// signedAt is the signing time, or the zero time.
+func (r *tokenReport) signedAt() time.Time {
+	if !r.hasTS {
+		return time.Time{}
+	}
+	return time.Unix(r.ts, 0)
+}
+
+// ago says how long ago a value was signed, in units a human reads.
+func ago(d time.Duration) string {
+	if d < 0 {
+		return fmt.Sprintf("%s in the future", (-d).Round(time.Second))
+	}
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("signed %d days ago", int(d.Hours()/24))
+	}
+	return fmt.Sprintf("signed %s ago", d.Round(time.Second))
 }

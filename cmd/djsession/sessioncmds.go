@@ -210,9 +210,10 @@ func cmdRead(e *env) error {
 	}
 	exists := sess.Key() != "" && sess.Key() == key
 	if isCookieEngine(se.settings) {
-		// A cookie that fails to load keeps its value as the key but marks
-		// the session modified (Django's create()).
-		exists = !sess.Modified()
+		// A cookie that fails to load: Django keeps its value as the key
+		// and marks the session modified (create()); the library drops the
+		// key. Either means there was no valid session.
+		exists = sess.Key() != "" && !sess.Modified()
 	}
 	if exists {
 		ok, err := se.verified(e, key)

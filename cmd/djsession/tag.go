@@ -83,6 +83,9 @@ func tagAt(v any, depth int) any {
 		}
 		return map1("$set", list(x.Items))
 	case *pyvalue.Object:
+		if plain, ok := objectAsPlain(x); ok {
+			return tagAt(plain, depth)
+		}
 		d := pyvalue.NewDict(2)
 		d.Set("$repr", "<"+x.PythonType()+" object>")
 		d.Set("$type", x.PythonType())

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// sessionConfigs are the engines the protocol tests run without Django.
+func sessionConfigs(t *testing.T) map[string]map[string]any {
+	return map[string]map[string]any{
+		"sqlite": {"SECRET_KEY": testSecret, "USE_TZ": true, "DATABASES": map[string]any{"default": map[string]any{
+			"ENGINE": djangoSQLite, "NAME": filepath.Join(t.TempDir(), "s.db"), "PORT": 0}}},
+		"file": {"SECRET_KEY": testSecret, "SESSION_ENGINE": "django.contrib.sessions.backends.file",
+			"SESSION_FILE_PATH": t.TempDir()},
+		"signed_cookies": {"SECRET_KEY": testSecret, "SESSION_ENGINE": "django.contrib.sessions.backends.signed_cookies"},
+	}
+}
+
+func TestSessionCommandsShape(t *testing.T) {
+	for name, cfg := range sessionConfigs(t) {
+		t.Run(name, func(t *testing.T) {
+			cookie := name == "signed_cookies"
+			if name == "sqlite" {
+				if r := goRun(t, cfg, "migrate", nil, nil); string(r.Stdout) != `{"ok":true}` {
+					t.Fatalf("migrate: %s", r.Stdout)
+				}
+			}
+			r := goRun(t, cfg, "write", nil, `{"data":{"a":1,"f":2.0},"expiry":300}`)
+			d := parse(t, r)
+			if got := strings.Join(keysOf(d), ","); r.RC != 0 || got != "session_key,expiry_age,expire_date,expire_ts" {
+				t.Fatalf("write: rc %d %s", r.RC, r.Stdout)
+			}
+			if age := get(t, d, "expiry_age"); age != int64(300) {
+				t.Errorf("expiry_age %v, want int 300", age)
+			}
+			if _, ok := get(t, d, "expire_ts").(float64); !ok {
+				t.Errorf("expire_ts is not a float: %s", r.Stdout)
+			}
+			if ed := str(t, d, "expire_date"); !strings.HasSuffix(ed, "+00:00") {
+				t.Errorf("expire_date %q: want an aware UTC isoformat (USE_TZ)", ed)
+			}
+			key := str(t, d, "session_key")
+			read := func(key string) map[string]any {
+				t.Helper()
+				args, stdin := []string{key}, any(nil)
+				if cookie {
+					// A cookie value can exceed the argument limit: "-".
+					args, stdin = []string{"-"}, raw("key", mustJSON(t, key))
+				}
+				r := goRun(t, cfg, "read", args, stdin)
+				d := parse(t, r)
+				if got := strings.Join(keysOf(d), ","); r.RC != 0 || got != "exists,data,expiry_age,expire_date,expire_ts,expire_at_browser_close" {
+					t.Fatalf("read: rc %d %s", r.RC, r.Stdout)
+				}
+				return map[string]any{"exists": get(t, d, "exists"), "data": mustJSON(t, get(t, d, "data"))}
+			}
+			if got := read(key); got["exists"] != true || got["data"] != `{"a":1,"f":2.0,"_session_expiry":300}` {
+				t.Fatalf("read: %v", got)
+			}
+			r = goRun(t, cfg, "modify", []string{key}, `{"set":{"b":[1]},"delete":["a","missing"],"expiry":0}`)
+			d = parse(t, r)
+			if got := keysOf(d); r.RC != 0 || !slices.Equal(got, []string{"session_key"}) {
+				t.Fatalf("modify: rc %d %s", r.RC, r.Stdout)
+			}
+			if k := str(t, d, "session_key"); cookie {
+				key = k
+			} else if k != key {
+				t.Fatalf("modify changed the key")
+			}
+			if got := read(key); got["data"] != `{"f":2.0,"_session_expiry":0,"b":[1]}` {
+				t.Fatalf("after modify: %v", got)
+			}
+			r = goRun(t, cfg, "cycle", []string{key}, nil)
+			newKey := str(t, parse(t, r), "session_key")
+			if !cookie && (newKey == key || read(key)["exists"] != false) {
+				t.Fatalf("cycle: old key %s still live or unchanged (%s)", key, r.Stdout)
+			}
+			if got := read(newKey); got["data"] != `{"f":2.0,"_session_expiry":0,"b":[1]}` {
+				t.Fatalf("after cycle: %v", got)
+			}
+			if r := goRun(t, cfg, "delete", []string{newKey}, nil); string(r.Stdout) != `{"ok":true}` {
+				t.Fatalf("delete: %s", r.Stdout)
+			}
+			if !cookie && read(newKey)["exists"] != false {
+				t.Fatalf("read after delete: exists")
+			}
+			if r := goRun(t, cfg, "clear-expired", nil, nil); string(r.Stdout) != `{"ok":true}` {
+				t.Fatalf("clear-expired: %s", r.Stdout)
+			}
+			// Unknown, invalid and path-like keys are simply not there.
+			for _, k := range []string{"abcdefghijklmnopqrstuvwxyz012345", "../../etc/passwd", "short", "UPPERCASEKEYUPPERCASEKEY"} {
+				if got := read(k); got["exists"] != false || got["data"] != "{}" {
+					t.Errorf("read(%q) = %v", k, got)
+				}
+			}
+			// Login, then verify.
+			r = goRun(t, cfg, "login-session", []string{"42", "pbkdf2_sha256$1$salt$hash"}, nil)
+			lk := str(t, parse(t, r), "session_key")
+			r = goRun(t, cfg, "verify-auth", []string{lk, "pbkdf2_sha256$1$salt$hash"}, nil)
+			if want := `{"accepted":true,"rotated":false,"flushed":false,"session_key_after":` + mustJSON(t, lk) + `}`; string(r.Stdout) != want {
+				t.Fatalf("verify-auth: %s, want %s", r.Stdout, want)
+			}
+			r = goRun(t, cfg, "verify-auth", []string{lk, "other"}, nil)
+			if string(r.Stdout) != `{"accepted":false,"rotated":false,"flushed":true,"session_key_after":null}` {
+				t.Fatalf("verify-auth with another password: %s", r.Stdout)
+			}
+		})
+	}
+}
+
+func TestSessionCommandsUsage(t *testing.T) {
+	cfg := sessionConfigs(t)["file"]
+	for _, tt := range []struct {
+		sub   string
+		args  []string
+		stdin string
+	}{
+		{"read", nil, ""},
+		{"read", []string{"a", "b"}, ""},
+		{"read", []string{"-"}, `{"nokey":1}`},
+		{"delete", nil, ""},
+		{"cycle", nil, ""},
+		{"modify", []string{"abcdefghij"}, ""},
+		{"modify", []string{"abcdefghij"}, `{"set":[1]}`},
+		{"modify", []string{"abcdefghij"}, `{"delete":"a"}`},
+		{"modify", []string{"abcdefghij"}, `{"expiry":"not a date"}`},
+		{"write", nil, `{}`},
+		{"write", nil, `{"data":{},"expiry":true}`},
+		{"write", nil, `{"data":{"a":{"$tuple":1}},"tagged":true}`},
+		{"login-session", []string{"1"}, ""},
+		{"verify-auth", []string{"k"}, ""},
+		{"clear-expired", []string{"x"}, ""},
+	} {
+		r := goRun(t, cfg, tt.sub, tt.args, tt.stdin)
+		if r.RC != exitUsage {
+			t.Errorf("%s %v %s: rc %d %s", tt.sub, tt.args, tt.stdin, r.RC, r.Stdout)
+		}
+	}
+}
+
+func TestDatabaseUnavailable(t *testing.T) {
+	// A server that is down is an error (exit 1), never a missing session.
+	cfg := map[string]any{"SECRET_KEY": testSecret, "DATABASES": map[string]any{"default": map[string]any{
+		"ENGINE": "django.db.backends.postgresql", "NAME": "x", "HOST": "127.0.0.1", "PORT": "1", "USER": "u"}}}
+	r := goRun(t, cfg, "read", []string{"abcdefghijklmnopqrstuvwxyz012345"}, nil)
+	if r.RC != exitError || !strings.Contains(string(r.Stdout), `"error"`) {
+		t.Fatalf("read with the database down: rc %d %s", r.RC, r.Stdout)
+	}
+}
