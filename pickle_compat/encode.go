@@ -65,6 +65,12 @@ type pickler struct {
 	framing    bool
 	frameStart int
 	memo       map[any]int
+	strMemo    map[string]int
+	dictMemo   map[*pyvalue.Dict]int
+	// small session dicts hold few memoized keys and dicts: linear scans of
+	// these beat hashing until smallMemo entries, then the maps take over
+	strSmall  []strEntry
+	dictSmall []dictEntry
 	memoN      int
 	depth      int
 	maxDepth   int
@@ -82,7 +88,7 @@ func (e *Encoder) Dumps(v any) ([]byte, error) {
 	if proto < 2 || proto > HighestProtocol {
 		return nil, fmt.Errorf("%w: pickle protocol %d", ErrUnsupported, proto)
 	}
-	p := &pickler{proto: proto, frameStart: -1, maxDepth: e.MaxDepth, buf: make([]byte, 0, 256)}
+	p := &pickler{proto: proto, frameStart: -1, maxDepth: e.MaxDepth, buf: make([]byte, 0, 512)}
 	if p.maxDepth <= 0 {
 		p.maxDepth = DefaultMaxDepth
 	}
@@ -150,10 +156,7 @@ func (p *pickler) memoPut(key any) {
 	idx := p.memoN
 	p.memoN++
 	if key != nil {
-		if p.memo == nil {
-			p.memo = make(map[any]int, 8)
-		}
-		p.memo[key] = idx
+		p.memoSet(key, idx)
 	}
 	switch {
 	case p.proto >= 4:
@@ -165,9 +168,87 @@ func (p *pickler) memoPut(key any) {
 	}
 }
 
+type strEntry struct {
+	s   string
+	idx int
+}
+
+type dictEntry struct {
+	d   *pyvalue.Dict
+	idx int
+}
+
+const smallMemo = 24
+
+// memoSet and memoLookup keep the common keys (interned strings, dicts) in
+// typed maps, which hash much faster than interface keys.
+func (p *pickler) memoSet(key any, idx int) {
+	switch k := key.(type) {
+	case internKey:
+		if p.strMemo == nil && len(p.strSmall) < smallMemo {
+			p.strSmall = append(p.strSmall, strEntry{k.s, idx})
+			return
+		}
+		if p.strMemo == nil {
+			p.strMemo = make(map[string]int, 2*smallMemo)
+			for _, e := range p.strSmall {
+				p.strMemo[e.s] = e.idx
+			}
+		}
+		p.strMemo[k.s] = idx
+	case *pyvalue.Dict:
+		if p.dictMemo == nil && len(p.dictSmall) < smallMemo {
+			p.dictSmall = append(p.dictSmall, dictEntry{k, idx})
+			return
+		}
+		if p.dictMemo == nil {
+			p.dictMemo = make(map[*pyvalue.Dict]int, 2*smallMemo)
+			for _, e := range p.dictSmall {
+				p.dictMemo[e.d] = e.idx
+			}
+		}
+		p.dictMemo[k] = idx
+	default:
+		if p.memo == nil {
+			p.memo = make(map[any]int, 8)
+		}
+		p.memo[key] = idx
+	}
+}
+
+func (p *pickler) memoLookup(key any) (int, bool) {
+	var idx int
+	var ok bool
+	switch k := key.(type) {
+	case internKey:
+		if p.strMemo != nil {
+			idx, ok = p.strMemo[k.s]
+		} else {
+			for _, e := range p.strSmall {
+				if e.s == k.s {
+					return e.idx, true
+				}
+			}
+		}
+	case *pyvalue.Dict:
+		if p.dictMemo != nil {
+			idx, ok = p.dictMemo[k]
+		} else {
+			for _, e := range p.dictSmall {
+				if e.d == k {
+					return e.idx, true
+				}
+			}
+		}
+	default:
+		idx, ok = p.memo[key]
+	}
+	return idx, ok
+}
+
 // memoGet writes a GET when key is memoized.
 func (p *pickler) memoGet(key any) bool {
-	idx, ok := p.memo[key]
+	idx, ok := p.memoLookup(key)
 	if !ok {
 		return false
 	}
@@ -627,7 +708,7 @@ func (p *pickler) saveTuple(t pyvalue.Tuple) error {
 		}
 		// a tuple that reached the memo while its items were saved is
 		// recursive: CPython pops the items and fetches it
-		if _, ok := p.memo[key]; ok {
+		if _, ok := p.memoLookup(key); ok {
 			for range t {
 				p.write1(opPop)
 			}
@@ -644,7 +725,7 @@ func (p *pickler) saveTuple(t pyvalue.Tuple) error {
 			return err
 		}
 	}
-	if _, ok := p.memo[key]; ok {
+	if _, ok := p.memoLookup(key); ok {
 		p.write1(opPopMark)
 		p.memoGet(key)
 		return nil
@@ -776,7 +857,7 @@ func (p *pickler) saveSet(s *pyvalue.Set) error {
 				return err
 			}
 		}
-		if _, ok := p.memo[s]; ok {
+		if _, ok := p.memoLookup(s); ok {
 			p.write1(opPopMark)
 			p.memoGet(s)
 			return nil
@@ -1098,7 +1179,8 @@ func (p *pickler) saveObject(o *pyvalue.Object) error {
 		}
 		p.saveGlobal(o.Module, o.Name)
 		// the class object is the same whichever *Object names it
-		p.memo[o] = p.memo[key]
+		idx, _ := p.memoLookup(key)
+		p.memoSet(o, idx)
 		return nil
 	case pyvalue.ObjectReduce, pyvalue.ObjectNewObj:
 		if err := saveCallable(); err != nil {
@@ -1141,7 +1223,7 @@ func (p *pickler) saveObject(o *pyvalue.Object) error {
 	default:
 		return &UnsupportedTypeError{Type: fmt.Sprintf("pyvalue.Object kind %d", o.Kind)}
 	}
-	if _, ok := p.memo[o]; ok {
+	if _, ok := p.memoLookup(o); ok {
 		// recursive reduction: CPython discards the new object and fetches
 		// the memoized one
 		p.write1(opPop)
