@@ -114,38 +114,17 @@ func describeTo(b *strings.Builder, v any, depth int) {
 			b.WriteByte('\n')
 		}
 		b.WriteString(end + "}")
-	case pyvalue.Bytes:
-		b.WriteString("bytes(" + pyBytes(x) + ")")
-	case pyvalue.ByteArray:
-		b.WriteString("bytearray(" + pyBytes(x) + ")")
-	case pyvalue.DateTime:
-		b.WriteString("datetime(" + x.ISOFormat() + tzName(x.TZ) + ")")
-	case pyvalue.Date:
-		b.WriteString("date(" + x.ISOFormat() + ")")
-	case pyvalue.Time:
-		b.WriteString("time(" + x.ISOFormat() + ")")
-	case pyvalue.TimeDelta:
-		b.WriteString("timedelta(" + x.String() + ")")
-	case pyvalue.Decimal:
-		b.WriteString("Decimal('" + string(x) + "')")
-	case pyvalue.UUID:
-		b.WriteString("UUID('" + x.String() + "')")
 	case *pyvalue.Object:
 		if plain, ok := objectAsPlain(x); ok {
 			b.WriteString(x.PythonType())
 			describeTo(b, plain, depth)
 			return
 		}
-		b.WriteString("<" + x.PythonType() + " object, kept opaque")
-		if len(x.Args) > 0 {
-			b.WriteString("; args ")
-			describeTo(b, x.Args, depth)
-		}
-		if x.HasState {
-			b.WriteString("; state ")
-			describeTo(b, x.State, depth)
-		}
-		b.WriteString(">")
+		b.WriteString(pyvalue.Repr(x))
+	case pyvalue.Bytes, pyvalue.ByteArray, pyvalue.DateTime, pyvalue.Date, pyvalue.Time,
+		pyvalue.TimeDelta, pyvalue.Decimal, pyvalue.UUID:
+		// Python's own repr: datetime.datetime(2023, 11, 14, ...).
+		b.WriteString(pyvalue.Repr(x))
 	default:
 		fmt.Fprintf(b, "<%s %v>", pyvalue.TypeName(v), v)
 	}
@@ -161,27 +140,6 @@ func allScalar(items []any) bool {
 		}
 	}
 	return true
-}
-
-// tzName names the tzinfo kinds whose offset alone does not say which
-// Python object it was (pytz.UTC versus timezone.utc matters to pickle).
-func tzName(tz *pyvalue.TZInfo) string {
-	if tz == nil {
-		return ", naive"
-	}
-	switch tz.Kind {
-	case pyvalue.TZPytzUTC:
-		return ", pytz.UTC"
-	case pyvalue.TZUTC:
-		return ", timezone.utc"
-	case pyvalue.TZZoneInfo:
-		return ", ZoneInfo('" + tz.Name + "')"
-	case pyvalue.TZOpaque:
-		if tz.Object != nil {
-			return ", " + tz.Object.PythonType()
-		}
-	}
-	return ""
 }
 
 // quote writes a str as a JSON-style string that keeps printable non-ASCII
@@ -221,35 +179,5 @@ func quote(s string) string {
 		}
 	}
 	b.WriteByte('"')
-	return b.String()
-}
-
-// pyBytes renders bytes as Python's b'...' literal.
-func pyBytes(p []byte) string {
-	const max = 256
-	var b strings.Builder
-	b.WriteString("b'")
-	for i, c := range p {
-		if i == max {
-			fmt.Fprintf(&b, "…(%d bytes)", len(p))
-			break
-		}
-		switch {
-		case c == '\\' || c == '\'':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '\r':
-			b.WriteString(`\r`)
-		case c == '\t':
-			b.WriteString(`\t`)
-		case c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('\'')
 	return b.String()
 }
