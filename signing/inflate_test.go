@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"compress/zlib"
 	"errors"
+	stdadler32 "hash/adler32"
 	"io"
 	"math/rand/v2"
 	"testing"
@@ -182,4 +183,24 @@ func FuzzInflate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, z []byte) {
 		compareInflate(t, z)
 	})
+}
+
+func TestAdler32(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 100, 5552, 5553, 65535, 65536, 65537, 200000} {
+		for _, fill := range []string{"random", "ff", "00"} {
+			p := make([]byte, n)
+			for i := range p {
+				switch fill {
+				case "random":
+					p[i] = byte(r.Uint32())
+				case "ff":
+					p[i] = 0xff
+				}
+			}
+			if got, want := adler32(p), stdadler32.Checksum(p); got != want {
+				t.Errorf("adler32(%d bytes of %s) = %08x, want %08x", n, fill, got, want)
+			}
+		}
+	}
 }

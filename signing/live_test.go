@@ -91,9 +91,6 @@ type hmacReq struct {
 // questions (b64_decode, base62, zlib.decompress, salted_hmac, separator
 // validation) on random and corrupted inputs Go generated.
 func TestLiveDjango(t *testing.T) {
-	if testing.Short() {
-		t.Skip("live Django peer skipped in -short mode")
-	}
 	requireDjango(t)
 	cmd := exec.Command(pythonBin, peerScript, itoa(liveSeed), itoa(liveCount))
 	stdin, err := cmd.StdinPipe()

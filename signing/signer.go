@@ -162,7 +162,12 @@ func newSigner(opts Options, defaultSalt string) (*Signer, error) {
 		s.now = time.Now
 	}
 	keySalt := s.salt + "signer"
-	for _, k := range append([]string{opts.Key}, opts.FallbackKeys...) {
+	s.keys = make([]*macPool, 0, 1+len(opts.FallbackKeys))
+	for i := -1; i < len(opts.FallbackKeys); i++ {
+		k := opts.Key
+		if i >= 0 {
+			k = opts.FallbackKeys[i]
+		}
 		p, err := cachedMACPool(keySalt, k, s.algorithm)
 		if err != nil {
 			return nil, err
