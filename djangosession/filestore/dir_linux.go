@@ -110,8 +110,9 @@ func (d *dir) touch(name string, create bool) error {
 	}
 	var fd int
 	err := retryEINTR(func() (err error) {
-		// 0o666 before the umask is what Python's os.open uses by default
-		// (0o777 there, but a plain file never gets x bits from open).
+		// The placeholder exists only until the temp file is renamed over
+		// it (which leaves mode 0600); Python's os.open would give it
+		// 0o777 &^ umask, 0o666 avoids execute bits in the meantime.
 		fd, err = syscall.Openat(d.fd, name, flags, 0o666)
 		return err
 	})
