@@ -42,6 +42,11 @@ type Decoder struct {
 	StrictGlobals bool
 }
 
+// arenaMax is the largest input whose strings share one allocation; above
+// it each str is copied on its own so that a few small strings do not keep
+// a large pickle alive.
+const arenaMax = 64 << 10
+
 // Loads reads one pickle with the default Decoder.
 func Loads(b []byte) (any, error) {
 	var d Decoder
@@ -63,7 +68,10 @@ type memoSlot struct {
 }
 
 type unpickler struct {
-	data     []byte
+	data []byte
+	// text is data as one string for inputs up to arenaMax bytes: str
+	// values are then substrings of it, one allocation for all of them.
+	text     string
 	pos      int
 	stack    []any
 	marks    []int
@@ -102,6 +110,9 @@ func (d *Decoder) Loads(b []byte) (any, error) {
 	}
 	if u.maxDepth <= 0 {
 		u.maxDepth = DefaultMaxDepth
+	}
+	if len(b) <= arenaMax {
+		u.text = string(b)
 	}
 	u.stack = u.stackArr[:0]
 	u.marks = u.markArr[:0]
@@ -301,6 +312,10 @@ func (u *unpickler) pyString(b []byte) (string, error) {
 	}
 	if !ascii && !utf8.Valid(b) && !validWTF8(b) {
 		return "", u.errf(ErrMalformed, "invalid UTF-8 in str")
+	}
+	if u.text != "" {
+		off := u.pos - len(b)
+		return u.text[off:u.pos], nil
 	}
 	return string(b), nil
 }
@@ -1160,6 +1175,11 @@ func (u *unpickler) appendItems(items []any) error {
 func (u *unpickler) setItems(d *pyvalue.Dict, items []any) error {
 	if err := u.charge(16 * len(items)); err != nil {
 		return err
+	}
+	if d.Len() == 0 && len(items) > 2 {
+		// size the empty dict for the whole batch (the pointer stays the
+		// one on the stack and in the memo)
+		*d = *pyvalue.NewDict(len(items) / 2)
 	}
 	for i := 0; i+1 < len(items); i += 2 {
 		k, v := value(items[i]), value(items[i+1])
