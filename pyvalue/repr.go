@@ -12,6 +12,11 @@ import (
 // as Python prints a recursive container.
 const reprMaxDepth = 200
 
+// ReprMaxLen bounds Repr's output: a value sharing containers (a pickle
+// "memo bomb" is a small DAG whose text is exponential) is cut with "..."
+// once this many bytes are written.
+const ReprMaxLen = 1 << 20
+
 // Repr returns Python's repr() of v: 'text', b'\x00', 1.5, [1, 'a'],
 // (1,), {'k': None}, {1, 2}, frozenset({1}), datetime.datetime(2023, 11,
 // 14, 22, 13, 20, tzinfo=datetime.timezone.utc), Decimal('1.50'),
@@ -24,7 +29,7 @@ func Repr(v any) string { return string(AppendRepr(nil, v)) }
 func AppendRepr(dst []byte, v any) []byte { return appendRepr(dst, v, 0) }
 
 func appendRepr(b []byte, v any, depth int) []byte {
-	if depth > reprMaxDepth {
+	if depth > reprMaxDepth || len(b) > ReprMaxLen {
 		return append(b, "..."...)
 	}
 	switch x := v.(type) {
@@ -151,6 +156,9 @@ func appendInts(b []byte, xs ...int) []byte {
 
 func appendItems(b []byte, xs []any, depth int) []byte {
 	for i, x := range xs {
+		if len(b) > ReprMaxLen {
+			return append(b, "..."...)
+		}
 		if i > 0 {
 			b = append(b, ", "...)
 		}
@@ -162,6 +170,10 @@ func appendItems(b []byte, xs []any, depth int) []byte {
 func appendDictRepr(b []byte, d *Dict, depth int) []byte {
 	b = append(b, '{')
 	for i := 0; i < d.Len(); i++ {
+		if len(b) > ReprMaxLen {
+			b = append(b, "..."...)
+			break
+		}
 		if i > 0 {
 			b = append(b, ", "...)
 		}
