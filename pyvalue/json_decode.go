@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // DefaultMaxDepth is the nesting depth a JSONDecoder or JSONEncoder accepts
@@ -86,27 +87,47 @@ func UnmarshalJSON(b []byte) (any, error) { return (&JSONDecoder{}).Unmarshal(b)
 // order mark are errors.
 func UnmarshalJSONText(b []byte) (any, error) { return (&JSONDecoder{}).UnmarshalText(b) }
 
+// UnmarshalJSONString is UnmarshalJSON for input held in a string. It does
+// not copy the input: decoded strings that need no unescaping share its
+// memory, which saves time and keeps s alive as long as they are.
+func UnmarshalJSONString(s string) (any, error) { return (&JSONDecoder{}).UnmarshalString(s) }
+
 // Unmarshal is UnmarshalJSON with d's limits.
-func (d *JSONDecoder) Unmarshal(b []byte) (any, error) { return d.decode(b, false) }
+func (d *JSONDecoder) Unmarshal(b []byte) (any, error) {
+	if len(b) <= shareLimit {
+		// One copy of the input, shared by all the decoded strings.
+		str := string(b)
+		return d.decode(unsafe.Slice(unsafe.StringData(str), len(str)), str, false)
+	}
+	return d.decode(b, "", false)
+}
+
+// UnmarshalString is UnmarshalJSONString with d's limits.
+func (d *JSONDecoder) UnmarshalString(s string) (any, error) {
+	return d.decode(unsafe.Slice(unsafe.StringData(s), len(s)), s, false)
+}
 
 // UnmarshalText is UnmarshalJSONText with d's limits.
-func (d *JSONDecoder) UnmarshalText(b []byte) (any, error) { return d.decode(b, true) }
+func (d *JSONDecoder) UnmarshalText(b []byte) (any, error) {
+	if len(b) <= shareLimit {
+		str := string(b)
+		return d.decode(unsafe.Slice(unsafe.StringData(str), len(str)), str, true)
+	}
+	return d.decode(b, "", true)
+}
 
-func (d *JSONDecoder) decode(b []byte, text bool) (any, error) {
+// decode parses b; when str is not empty it is b as a string (b is then
+// never written), and unescaped strings are sliced from it.
+func (d *JSONDecoder) decode(b []byte, str string, text bool) (any, error) {
 	if d.MaxBytes > 0 && len(b) > d.MaxBytes {
 		return nil, &SyntaxError{Msg: "Input longer than " + strconv.Itoa(d.MaxBytes) + " bytes",
 			Line: 1, Column: 1, err: ErrTooLarge}
 	}
-	s := scanner{buf: b, text: text, maxDepth: d.MaxDepth}
+	s := scanner{buf: b, text: text, maxDepth: d.MaxDepth, str: str, shared: str != ""}
 	if s.maxDepth <= 0 {
 		s.maxDepth = DefaultMaxDepth
 	}
-	if len(b) <= shareLimit {
-		s.str = string(b)
-		s.shared = true
-	}
 	s.a.presize(b)
-	s.stack = make([]any, 0, min(cap(s.a.anys)+1, 16))
 	if text {
 		if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
 			return nil, s.fail(0, "Unexpected UTF-8 BOM (decode using utf-8-sig)")
@@ -127,7 +148,7 @@ func (d *JSONDecoder) decode(b []byte, text bool) (any, error) {
 		}
 	}
 	i := s.skipWS(0)
-	v, i, err := s.value(i, 0)
+	v, i, err := s.parse(i)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +165,6 @@ type scanner struct {
 	shared   bool
 	text     bool // UTF-8 input instead of Latin-1
 	maxDepth int
-	stack    []any // pending keys and values of open objects and arrays
 	a        arena
 }
 
@@ -188,20 +208,131 @@ func (s *scanner) hasPrefix(i int, lit string) bool {
 	return len(s.buf)-i >= len(lit) && string(s.buf[i:i+len(lit)]) == lit
 }
 
-// value scans one value starting at i (whitespace already skipped) and
-// returns it with the offset just past it. Containers recurse, so depth is
-// checked on every container: MaxDepth bounds the Go stack.
-func (s *scanner) value(i, depth int) (any, int, error) {
-	if i >= len(s.buf) {
-		return nil, i, s.fail(i, "Expecting value")
+// parse scans the value starting at i (whitespace already skipped) and
+// returns it with the offset just past it.
+//
+// It is one loop, not a recursive descent: nesting costs a frame entry, not
+// Go stack, and the staging area for the items of open containers is a
+// local array, which escape analysis keeps on the goroutine stack for
+// ordinary documents (writes there need no GC write barrier, unlike writes
+// to the heap). Each frame is base<<1 | isObject, base being where its items
+// start in stack.
+func (s *scanner) parse(i int) (any, int, error) {
+	var stackBuf [64]any
+	var framesBuf [32]int
+	stack, frames := stackBuf[:0], framesBuf[:0]
+	b := s.buf
+value:
+	for {
+		var v any
+		if i >= len(b) {
+			return nil, i, s.fail(i, "Expecting value")
+		}
+		switch c := b[i]; c {
+		case '"':
+			str, j, err := s.stringRaw(i)
+			if err != nil {
+				return nil, j, err
+			}
+			v, i = s.a.boxString(str), j
+		case '{', '[':
+			if len(frames) >= s.maxDepth {
+				e := s.fail(i, "Nesting deeper than "+strconv.Itoa(s.maxDepth))
+				e.err = ErrTooDeep
+				return nil, i, e
+			}
+			j := s.skipWS(i + 1)
+			if c == '[' {
+				if j < len(b) && b[j] == ']' {
+					v, i = s.a.boxList(s.a.slice(0)), j+1
+					break
+				}
+				frames = append(frames, len(stack)<<1)
+				i = j
+				continue value
+			}
+			if j < len(b) && b[j] == '}' {
+				v, i = s.a.dict(), j+1
+				break
+			}
+			frames = append(frames, len(stack)<<1|1)
+			k, j, err := s.key(j)
+			if err != nil {
+				return nil, j, err
+			}
+			stack = append(stack, k)
+			i = j
+			continue value
+		default:
+			var err error
+			if v, i, err = s.scalar(i); err != nil {
+				return nil, i, err
+			}
+		}
+		// v is complete: add it to the innermost open container, closing
+		// containers as long as their end follows.
+		for {
+			if len(frames) == 0 {
+				return v, i, nil
+			}
+			f := frames[len(frames)-1]
+			base := f >> 1
+			stack = append(stack, v)
+			i = s.skipWS(i)
+			if i < len(b) {
+				switch c := b[i]; {
+				case c == ',':
+					i = s.skipWS(i + 1)
+					if f&1 == 1 {
+						k, j, err := s.key(i)
+						if err != nil {
+							return nil, j, err
+						}
+						stack = append(stack, k)
+						i = j
+					}
+					continue value
+				case c == '}' && f&1 == 1:
+					v = s.buildDict(stack[base:])
+				case c == ']' && f&1 == 0:
+					l := s.a.slice(len(stack) - base)
+					copy(l, stack[base:])
+					v = s.a.boxList(l)
+				default:
+					return nil, i, s.fail(i, "Expecting ',' delimiter")
+				}
+				clear(stack[base:])
+				stack = stack[:base]
+				frames = frames[:len(frames)-1]
+				i++
+				continue
+			}
+			return nil, i, s.fail(i, "Expecting ',' delimiter")
+		}
 	}
+}
+
+// key scans an object key at i and the ':' after it, returning the key and
+// the offset of the value.
+func (s *scanner) key(i int) (any, int, error) {
+	b := s.buf
+	if i >= len(b) || b[i] != '"' {
+		return nil, i, s.fail(i, "Expecting property name enclosed in double quotes")
+	}
+	k, j, err := s.stringRaw(i)
+	if err != nil {
+		return nil, j, err
+	}
+	j = s.skipWS(j)
+	if j >= len(b) || b[j] != ':' {
+		return nil, j, s.fail(j, "Expecting ':' delimiter")
+	}
+	return s.a.boxString(k), s.skipWS(j + 1), nil
+}
+
+// scalar scans a number or constant at i.
+func (s *scanner) scalar(i int) (any, int, error) {
 	switch c := s.buf[i]; c {
-	case '"':
-		return s.string(i)
-	case '{':
-		return s.object(i, depth)
-	case '[':
-		return s.array(i, depth)
 	case 'n':
 		if s.hasPrefix(i, "null") {
 			return nil, i + 4, nil
@@ -216,15 +347,15 @@ func (s *scanner) value(i, depth int) (any, int, error) {
 		}
 	case 'N':
 		if s.hasPrefix(i, "NaN") {
-			return math.NaN(), i + 3, nil
+			return s.a.boxFloat(math.NaN()), i + 3, nil
 		}
 	case 'I':
 		if s.hasPrefix(i, "Infinity") {
-			return math.Inf(1), i + 8, nil
+			return s.a.boxFloat(math.Inf(1)), i + 8, nil
 		}
 	case '-':
 		if s.hasPrefix(i, "-Infinity") {
-			return math.Inf(-1), i + 9, nil
+			return s.a.boxFloat(math.Inf(-1)), i + 9, nil
 		}
 		return s.number(i)
 	default:
@@ -367,15 +498,6 @@ func appendWTF8(dst []byte, r rune) []byte {
 	return utf8.AppendRune(dst, r)
 }
 
-// string scans the string whose opening quote is at start.
-func (s *scanner) string(start int) (any, int, error) {
-	str, i, err := s.stringRaw(start)
-	if err != nil {
-		return nil, i, err
-	}
-	return s.a.boxString(str), i, nil
-}
-
 func (s *scanner) stringRaw(start int) (string, int, error) {
 	b := s.buf
 	i := start + 1
@@ -485,59 +607,6 @@ func (s *scanner) stringRaw(start int) (string, int, error) {
 	}
 }
 
-// object scans the object whose '{' is at start.
-func (s *scanner) object(start, depth int) (any, int, error) {
-	depth++
-	if depth > s.maxDepth {
-		e := s.fail(start, "Nesting deeper than "+strconv.Itoa(s.maxDepth))
-		e.err = ErrTooDeep
-		return nil, start, e
-	}
-	b := s.buf
-	i := s.skipWS(start + 1)
-	if i < len(b) && b[i] == '}' {
-		return s.a.dict(), i + 1, nil
-	}
-	base := len(s.stack)
-	for {
-		if i >= len(b) || b[i] != '"' {
-			s.stack = s.stack[:base]
-			return nil, i, s.fail(i, "Expecting property name enclosed in double quotes")
-		}
-		k, j, err := s.stringRaw(i)
-		if err != nil {
-			s.stack = s.stack[:base]
-			return nil, j, err
-		}
-		i = s.skipWS(j)
-		if i >= len(b) || b[i] != ':' {
-			s.stack = s.stack[:base]
-			return nil, i, s.fail(i, "Expecting ':' delimiter")
-		}
-		i = s.skipWS(i + 1)
-		v, j, err := s.value(i, depth)
-		if err != nil {
-			s.stack = s.stack[:base]
-			return nil, j, err
-		}
-		s.stack = append(s.stack, s.a.boxString(k), v)
-		i = s.skipWS(j)
-		if i < len(b) && b[i] == '}' {
-			i++
-			break
-		}
-		if i >= len(b) || b[i] != ',' {
-			s.stack = s.stack[:base]
-			return nil, i, s.fail(i, "Expecting ',' delimiter")
-		}
-		i = s.skipWS(i + 1)
-	}
-	d := s.buildDict(s.stack[base:])
-	clear(s.stack[base:])
-	s.stack = s.stack[:base]
-	return d, i, nil
-}
-
 // buildDict makes a Dict from alternating string keys and values, taking
 // its slices from the arena. Only when a key repeats does it fall back to
 // Set's semantics (first position, last value), as Python's dict(pairs).
@@ -618,42 +687,3 @@ var hashSeed = maphash.MakeSeed()
 // once. Smaller dicts are searched linearly until they are next modified:
 // building the index costs more than the few lookups a session gets.
 const indexLimit = 64
-
-// array scans the array whose '[' is at start.
-func (s *scanner) array(start, depth int) (any, int, error) {
-	depth++
-	if depth > s.maxDepth {
-		e := s.fail(start, "Nesting deeper than "+strconv.Itoa(s.maxDepth))
-		e.err = ErrTooDeep
-		return nil, start, e
-	}
-	b := s.buf
-	i := s.skipWS(start + 1)
-	if i < len(b) && b[i] == ']' {
-		return s.a.boxList(s.a.slice(0)), i + 1, nil
-	}
-	base := len(s.stack)
-	for {
-		v, j, err := s.value(i, depth)
-		if err != nil {
-			s.stack = s.stack[:base]
-			return nil, j, err
-		}
-		s.stack = append(s.stack, v)
-		i = s.skipWS(j)
-		if i < len(b) && b[i] == ']' {
-			i++
-			break
-		}
-		if i >= len(b) || b[i] != ',' {
-			s.stack = s.stack[:base]
-			return nil, i, s.fail(i, "Expecting ',' delimiter")
-		}
-		i = s.skipWS(i + 1)
-	}
-	l := s.a.slice(len(s.stack) - base)
-	copy(l, s.stack[base:])
-	clear(s.stack[base:])
-	s.stack = s.stack[:base]
-	return s.a.boxList(l), i, nil
-}
