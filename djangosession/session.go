@@ -128,14 +128,17 @@ func (s *Session) data(ctx context.Context, noLoad bool) (*pyvalue.Dict, error) 
 	err := s.m.store.Load(ctx, r)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		// No valid record: the key is dropped, so that the next save
-		// creates a fresh one (a client never chooses its key).
-		s.key = ""
 		s.cache = pyvalue.NewDict(0)
 		if s.m.keyMaker {
-			// signed_cookies' load() calls create() on failure, which
-			// sets modified.
+			// signed_cookies' load() calls create() on failure, which only
+			// sets modified: the bad cookie stays the key, so the session
+			// is not empty and the middleware replaces the cookie with a
+			// signed empty session.
 			s.modified = true
+		} else {
+			// No valid record: the key is dropped, so that the next save
+			// creates a fresh one (a client never chooses its key).
+			s.key = ""
 		}
 	case err != nil:
 		return nil, fmt.Errorf("djangosession: load: %w", err)
