@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,6 +118,7 @@ func TestInteropEngines(t *testing.T) {
 					continue
 				}
 			}
+			g := gen{r: rand.New(rand.NewPCG(rnd.Uint64(), rnd.Uint64())), pickle: tz.pickle}
 			t.Run(b.name+"/"+tz.name, func(t *testing.T) {
 				if tz.pickle {
 					requirePickle(t)
@@ -129,10 +131,7 @@ func TestInteropEngines(t *testing.T) {
 				if tz.pickle {
 					cfg["SESSION_SERIALIZER"] = "django.contrib.sessions.serializers.PickleSerializer"
 				}
-				// Django sets the process time zone from TIME_ZONE when it
-				// reads a settings module; settings.configure() (the peer)
-				// does not, so give the peer the zone a real deployment has.
-				t.Setenv("TZ", tz.zone)
+				t.Parallel() // each run has its own database, directory and Django process
 				dj := django(t, cfg)
 				goSide := side{"go", func(sub string, args []string, stdin any) peer.Result {
 					return goRun(t, cfg, sub, args, stdin)
@@ -140,7 +139,7 @@ func TestInteropEngines(t *testing.T) {
 				djSide := side{"django", func(sub string, args []string, stdin any) peer.Result {
 					return djangoDo(t, dj, sub, args, stdin)
 				}}
-				engineScenario(t, b, cfg, gen{r: rnd, pickle: tz.pickle}, goSide, djSide)
+				engineScenario(t, b, cfg, g, goSide, djSide)
 			})
 		}
 	}

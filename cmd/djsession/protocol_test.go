@@ -344,6 +344,9 @@ func TestUnsupported(t *testing.T) {
 			t.Errorf("stdout %s", r.Stdout)
 		}
 	}
+	if r := goRun(t, nil, "http", []string{"0"}, nil); r.RC != exitUnsupported || !strings.HasPrefix(string(r.Stdout), `{"unsupported":`) {
+		t.Errorf("http: rc %d %s", r.RC, r.Stdout)
+	}
 	for _, engine := range []string{"cache", "cached_db"} {
 		cfg := map[string]any{"SECRET_KEY": testSecret, "SESSION_ENGINE": "django.contrib.sessions.backends." + engine}
 		for _, sub := range []string{"write", "read", "clear-expired"} {
