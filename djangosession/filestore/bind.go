@@ -11,6 +11,7 @@ import (
 // codec is the part of djangosession.Codec the engine uses.
 type codec interface {
 	Encode(*pyvalue.Dict) (string, error)
+	Decode(string) (*pyvalue.Dict, error)
 	DecodeOrEmpty(string) *pyvalue.Dict
 }
 

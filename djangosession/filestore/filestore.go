@@ -144,7 +144,9 @@ func (s *Store) invalidKey(key string) error {
 //     key kept;
 //   - a non-ASCII byte: ErrNotASCII (Django raises UnicodeDecodeError);
 //   - content that does not decode: an empty session (then the expiry rule
-//     applies with the file's mtime);
+//     applies with the file's mtime), except where Django 3.2's decode
+//     raises (verified data that is not a payload, retried as the pre-3.1
+//     format): a *djangosession.DecodeError, as Django's load raises;
 //   - expiry = data["_session_expiry"] or (mtime + SESSION_COOKIE_AGE); when
 //     get_expiry_age(expiry) <= 0 the file is deleted and, as Django does, a
 //     new session file holding encode({}) is created under a fresh key: r.Key
@@ -180,7 +182,17 @@ func (s *Store) load(ctx context.Context, r *djangosession.Record, recreate bool
 		r.Data = pyvalue.NewDict(0)
 		return nil
 	}
-	data := s.codec.DecodeOrEmpty(string(content))
+	data, err := s.codec.Decode(string(content))
+	if err != nil {
+		var de *djangosession.DecodeError
+		if errors.As(err, &de) && de.Raises {
+			// Django 3.2: the legacy-format retry raises binascii.Error,
+			// which its file load does not catch.
+			return fmt.Errorf("filestore: %s: %w", name, err)
+		}
+		// Django's empty session, with its log line where it logs one.
+		data = s.codec.DecodeOrEmpty(string(content))
+	}
 	expired, err := s.expired(data, mtime)
 	if err != nil {
 		return fmt.Errorf("filestore: expiry of %s: %w", name, err)

@@ -289,3 +289,32 @@ func TestLiveFileExpiry(t *testing.T) {
 	}
 	check("Go")
 }
+
+// TestLiveDecodeRaises: verified data that is not a payload makes Django
+// 3.2's decode raise (its pre-3.1 retry fails in base64), and its file load
+// lets that escape; Go's Load reports a DecodeError the same way.
+func TestLiveDecodeRaises(t *testing.T) {
+	l := newLive(t, 1209600)
+	signer, err := l.st.settings.NewSigner("django.contrib.sessions.SessionStore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, payload := range []string{"e30x", "bm90IGpzb24"} { // b64 of bytes that are not JSON
+		tok := signer.Sign(payload)
+		key := l.goWrite(dictOf())
+		if err := os.WriteFile(filepath.Join(l.dir, "sessionid"+key), []byte(tok), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		res := l.dj.Do(t, peer.Call{Sub: "read", Args: []string{key}})
+		_, _, gerr := l.goRead(key)
+		var de *djangosession.DecodeError
+		goRaises := errors.As(gerr, &de) && de.Raises
+		if djRaises := res.RC != peer.ExitOK; djRaises != goRaises {
+			t.Fatalf("payload %q: Django raises=%v (%s), Go err %v", payload, djRaises, res, gerr)
+		}
+		if gerr != nil && !goRaises {
+			t.Fatalf("payload %q: Go err %v", payload, gerr)
+		}
+		t.Logf("payload %q: raises=%v", payload, goRaises)
+	}
+}
