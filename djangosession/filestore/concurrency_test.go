@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -219,4 +221,40 @@ func (l *limitedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return string(l.b)
+}
+
+// TestClearExpiredVanishing: files deleted (by another process's
+// clear-expired or logout) while the scan runs are simply gone, not errors.
+func TestClearExpiredVanishing(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st := newStore(t, basicSettings(t, "5.2", dir), newClock(frozen))
+	var keys []string
+	for i := 0; i < 400; i++ {
+		k := fmt.Sprintf("vanish%026d", i)
+		keys = append(keys, k)
+		// Half expired, half fresh.
+		mt := int64(frozen - 10)
+		if i%2 == 0 {
+			mt = frozen - 1209600 - 10
+		}
+		writeSession(t, dir, "sessionid"+k, encodedA1, mt)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := len(keys) - 1; i >= 0; i-- {
+			os.Remove(filepath.Join(dir, "sessionid"+keys[i]))
+		}
+	}()
+	for i := 0; i < 3; i++ {
+		if err := st.ClearExpired(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	if got := listDir(t, dir); len(got) != 0 {
+		t.Fatalf("left: %d files", len(got))
+	}
 }
