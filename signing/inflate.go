@@ -27,6 +27,8 @@ const (
 // fastBits bits, and counts/symbols for the longer ones.
 type huffman struct {
 	fast   [1 << fastBits]uint16 // symbol | length<<9; 0 = longer code or invalid
+	first  int                   // canonical decoding state for the bit after the
+	index  int                   // first fastBits (see slow)
 	count  [maxCodeLen + 1]uint16
 	symbol [320]uint16 // symbols ordered by code
 }
@@ -44,7 +46,6 @@ const (
 // invalid except for a literal/length or distance code whose longest code has
 // length 1 (a single code), and an empty distance code is allowed.
 func (h *huffman) build(lengths []uint8, kind codeKind) bool {
-	const bits = fastBits
 	h.count = [maxCodeLen + 1]uint16{}
 	for _, l := range lengths {
 		h.count[l]++
@@ -57,17 +58,19 @@ func (h *huffman) build(lengths []uint8, kind codeKind) bool {
 			break
 		}
 	}
-	clear(h.fast[:1<<bits])
 	if max == 0 {
+		var e uint16 // every entry invalid
 		if kind == kindCodes {
 			// zlib builds a table whose every entry reads as symbol 0
 			// of length 1 for an all-zero code-length code, so every
 			// length becomes 0 and the error surfaces later ("missing
 			// end-of-block") or not at all before the input ends.
-			for i := range h.fast[:1<<bits] {
-				h.fast[i] = 0 | 1<<9
-			}
+			e = 0 | 1<<9
 		}
+		for i := range h.fast {
+			h.fast[i] = e
+		}
+		h.first, h.index = 0, 0
 		return true
 	}
 	left := 1
@@ -85,27 +88,32 @@ func (h *huffman) build(lengths []uint8, kind codeKind) bool {
 	for l := 1; l <= maxCodeLen; l++ {
 		offs[l+1] = offs[l] + h.count[l]
 	}
-	var next [maxCodeLen + 1]uint32
-	code := uint32(0)
-	for l := 1; l <= maxCodeLen; l++ {
-		code = (code + uint32(h.count[l-1])) << 1 // count[0] is 0
-		next[l] = code
+	h.first, h.index = 0, 0
+	for l := 1; l <= fastBits; l++ {
+		cnt := int(h.count[l])
+		h.index += cnt
+		h.first = (h.first + cnt) << 1
 	}
 	for s, l := range lengths {
-		if l == 0 {
-			continue
+		if l != 0 {
+			h.symbol[offs[l]] = uint16(s)
+			offs[l]++
 		}
-		h.symbol[offs[l]] = uint16(s)
-		offs[l]++
-		c := next[l]
-		next[l]++
-		if l > bits {
-			continue
-		}
-		r := reverseBits(c, uint(l))
-		e := uint16(s) | uint16(l)<<9
-		for i := r; i < 1<<bits; i += 1 << l {
-			h.fast[i] = e
+	}
+	// The lookup table is built by doubling: the table for l bits is
+	// the one for l-1 bits twice over (shorter codes ignore the extra
+	// bit), plus one entry per code of length l. That is one copy and one
+	// store per symbol instead of a strided fill per symbol.
+	h.fast[0] = 0
+	size, code := 1, 0
+	for l := 1; l <= fastBits; l++ {
+		copy(h.fast[size:2*size], h.fast[:size])
+		size <<= 1
+		code = (code + int(h.count[l-1])) << 1 // first code of length l
+		cnt := int(h.count[l])
+		start := int(offs[l]) - cnt
+		for j := 0; j < cnt; j++ {
+			h.fast[reversed9[((code+j)<<(fastBits-l))&fastMask]] = h.symbol[start+j] | uint16(l)<<9
 		}
 	}
 	return true
@@ -121,11 +129,15 @@ func reverseBits(c uint32, n uint) uint32 {
 }
 
 // slow decodes a code longer than fastBits (or an invalid one) from the low
-// bits of b, returning the symbol and its length, or length 0.
+// bits of b, returning the symbol and its length, or length 0. It resumes
+// canonical decoding (as zlib's puff does it, one bit at a time) after the
+// first fastBits bits, whose state build precomputed.
 func (h *huffman) slow(b uint64) (sym, n uint) {
-	code, first, index := 0, 0, 0
-	for l := 1; l <= maxCodeLen; l++ {
-		code |= int(b & 1)
+	code := int(reversed9[b&fastMask])
+	b >>= fastBits
+	first, index := h.first, h.index
+	for l := fastBits + 1; l <= maxCodeLen; l++ {
+		code = code<<1 | int(b&1)
 		b >>= 1
 		cnt := int(h.count[l])
 		if code-cnt < first {
@@ -134,10 +146,18 @@ func (h *huffman) slow(b uint64) (sym, n uint) {
 		index += cnt
 		first += cnt
 		first <<= 1
-		code <<= 1
 	}
 	return 0, 0
 }
+
+// reversed9 maps 9 bits as read from the stream to the code value they
+// spell (Huffman codes are stored most significant bit first).
+var reversed9 = func() (t [1 << fastBits]uint16) {
+	for i := range t {
+		t[i] = uint16(reverseBits(uint32(i), fastBits))
+	}
+	return
+}()
 
 var (
 	lengthBase  = [29]uint16{3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258}
