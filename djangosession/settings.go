@@ -301,6 +301,10 @@ func setFromEnv(fv reflect.Value, name, val string) error {
 // "America/Chicago", DEFAULT_HASHING_ALGORITHM "sha256" (3.2), and USE_TZ
 // False before Django 5.0, True from 5.0. An unparseable
 // TARGET_DJANGO_VERSION is left for Validate to report.
+//
+// Go's zero values stand for "unset": SESSION_COOKIE_AGE 0 becomes the
+// default (Django would honour 0), and an empty TIME_ZONE becomes
+// "America/Chicago" (Django's TIME_ZONE = None means the system zone).
 func (s *Settings) Defaults() {
 	if s.TargetDjangoVersion == "" {
 		s.TargetDjangoVersion = NewestVersion.String()
