@@ -71,9 +71,9 @@ type pickler struct {
 	// these beat hashing until smallMemo entries, then the maps take over
 	strSmall  []strEntry
 	dictSmall []dictEntry
-	memoN      int
-	depth      int
-	maxDepth   int
+	memoN     int
+	depth     int
+	maxDepth  int
 }
 
 // Dumps pickles v. It returns an *UnsupportedTypeError for a Go value

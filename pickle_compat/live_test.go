@@ -50,9 +50,9 @@ func pyside(t *testing.T, stdin []byte, args ...string) []byte {
 // original value.
 func TestLiveCPython(t *testing.T) {
 	needPython(t)
-	count := "2000"
+	count := "1000"
 	if testing.Short() {
-		count = "300"
+		count = "200"
 	}
 	var gen []struct {
 		I       int               `json:"i"`

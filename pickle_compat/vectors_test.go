@@ -244,3 +244,28 @@ func hasOnlyPlainValues(d *pyvalue.Dict) bool {
 	}
 	return true
 }
+
+// Serializer has the method set of signing.Serializer.
+var _ interface {
+	Dumps(v any) ([]byte, error)
+	Loads(b []byte) (any, error)
+} = Serializer{}
+
+func TestSafeStringStr(t *testing.T) {
+	b, _ := hex.DecodeString("80059534000000000000008c17646a616e676f2e7574696c732e73616665737472696e67948c0a53616665537472696e679493948c033c623e94859481942e")
+	v, err := Loads(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, ok := v.(*pyvalue.Object)
+	if !ok {
+		t.Fatalf("got %T", v)
+	}
+	if s, ok := o.Str(); !ok || s != "<b>" {
+		t.Errorf("Str() = %q, %v", s, ok)
+	}
+	out, _ := Dumps(v, 5)
+	if !bytes.Equal(out, b) {
+		t.Errorf("SafeString round trip: %x", out)
+	}
+}

@@ -102,3 +102,21 @@ func NewOrderedDict(d *Dict) *Object {
 func Global(module, name string) *Object {
 	return &Object{Module: module, Name: name, Kind: ObjectGlobal}
 }
+
+// Str returns the text of a str subclass instance kept as an Object, such
+// as Django's SafeString (mark_safe), which pickles as
+// SafeString.__new__(SafeString, text). Django's JSONSerializer writes such
+// a value as a plain JSON string.
+func (o *Object) Str() (string, bool) {
+	if o == nil || o.Kind != ObjectNewObj || o.Callable != nil || len(o.Args) != 1 || o.HasState && o.State != nil {
+		return "", false
+	}
+	switch {
+	case o.Is("django.utils.safestring", "SafeString"), o.Is("django.utils.safestring", "SafeText"),
+		o.Is("django.utils.safestring", "SafeData"):
+	default:
+		return "", false
+	}
+	s, ok := o.Args[0].(string)
+	return s, ok
+}
