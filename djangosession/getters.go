@@ -2,10 +2,8 @@ package djangosession
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"time"
 
 	"github.com/djsession/djsession/pyvalue"
@@ -26,72 +24,66 @@ func (s *Session) typed(ctx context.Context, key string) (any, error) {
 }
 
 func wrongType(key, want string, v any) error {
-	return fmt.Errorf("%w: session[%s] is %s, not %s", ErrWrongType, pyRepr(key), pyvalue.TypeName(v), want)
+	return typeErr(key, &pyvalue.TypeError{Want: want, Got: pyvalue.TypeName(v)})
+}
+
+func typeErr(key string, err error) error {
+	return fmt.Errorf("%w: session[%s]: %w", ErrWrongType, pyRepr(key), err)
 }
 
 // GetString returns session[key] as a str. A missing key is ErrKeyNotFound,
-// another type ErrWrongType.
+// another type ErrWrongType (wrapping a *pyvalue.TypeError).
 func (s *Session) GetString(ctx context.Context, key string) (string, error) {
 	v, err := s.typed(ctx, key)
 	if err != nil {
 		return "", err
 	}
-	if x, ok := v.(string); ok {
-		return x, nil
+	x, err := pyvalue.AsString(v)
+	if err != nil {
+		return "", typeErr(key, err)
 	}
-	return "", wrongType(key, "str", v)
+	return x, nil
 }
 
-// GetInt64 returns session[key] as an int that fits in int64 (a bool is not
-// accepted, although Python counts it as an int).
+// GetInt64 returns session[key] as an int that fits in int64 (a bool or a
+// float is refused; see pyvalue.AsInt64).
 func (s *Session) GetInt64(ctx context.Context, key string) (int64, error) {
 	v, err := s.typed(ctx, key)
 	if err != nil {
 		return 0, err
 	}
-	switch x := v.(type) {
-	case int64:
-		return x, nil
-	case int:
-		return int64(x), nil
-	case *big.Int:
-		return 0, fmt.Errorf("%w: session[%s] = %s does not fit in int64", ErrWrongType, pyRepr(key), x)
+	x, err := pyvalue.AsInt64(v)
+	if err != nil {
+		return 0, typeErr(key, err)
 	}
-	return 0, wrongType(key, "int", v)
+	return x, nil
 }
 
-// GetBool returns session[key] as a bool.
+// GetBool returns session[key] as a bool (no truthiness: 0 is an error).
 func (s *Session) GetBool(ctx context.Context, key string) (bool, error) {
 	v, err := s.typed(ctx, key)
 	if err != nil {
 		return false, err
 	}
-	if x, ok := v.(bool); ok {
-		return x, nil
+	x, err := pyvalue.AsBool(v)
+	if err != nil {
+		return false, typeErr(key, err)
 	}
-	return false, wrongType(key, "bool", v)
+	return x, nil
 }
 
-// GetFloat64 returns session[key] as a float; an int is accepted when
-// float64 represents it exactly.
+// GetFloat64 returns session[key] as a float; an int is converted as
+// Python's float() does (see pyvalue.AsFloat64).
 func (s *Session) GetFloat64(ctx context.Context, key string) (float64, error) {
 	v, err := s.typed(ctx, key)
 	if err != nil {
 		return 0, err
 	}
-	switch x := v.(type) {
-	case float64:
-		return x, nil
-	case int64:
-		if x >= -1<<53 && x <= 1<<53 {
-			return float64(x), nil
-		}
-	case int:
-		if x := int64(x); x >= -1<<53 && x <= 1<<53 {
-			return float64(x), nil
-		}
+	x, err := pyvalue.AsFloat64(v)
+	if err != nil {
+		return 0, typeErr(key, err)
 	}
-	return 0, wrongType(key, "float", v)
+	return x, nil
 }
 
 // GetTime returns session[key] as a time: a datetime (pickled sessions) or
@@ -121,19 +113,15 @@ func (s *Session) GetTime(ctx context.Context, key string) (time.Time, error) {
 }
 
 // GetInto decodes session[key] into out (a pointer) as encoding/json would
-// decode the value's JSON form: structs, maps, slices, numbers, strings.
-// Values JSON cannot express (datetimes, bytes ...) fail with ErrWrongType.
+// decode the value's JSON form (pyvalue.Decode): structs, maps, slices,
+// numbers (every digit kept), strings; datetimes become ISO text.
 func (s *Session) GetInto(ctx context.Context, key string, out any) error {
 	v, err := s.typed(ctx, key)
 	if err != nil {
 		return err
 	}
-	b, err := pyvalue.MarshalJSON(v)
-	if err != nil {
-		return fmt.Errorf("%w: session[%s]: %v", ErrWrongType, pyRepr(key), err)
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("%w: session[%s]: %v", ErrWrongType, pyRepr(key), err)
+	if err := pyvalue.Decode(v, out); err != nil {
+		return typeErr(key, err)
 	}
 	return nil
 }
