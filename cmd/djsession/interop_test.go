@@ -41,7 +41,7 @@ func get(t *testing.T, d *pyvalue.Dict, k string) any {
 func TestInteropSigning(t *testing.T) {
 	peer.Require(t)
 	g := gen{r: newRand(t)}
-	const n = 300
+	const n = 200
 	for _, variant := range []struct {
 		name string
 		cfg  map[string]any
@@ -130,7 +130,7 @@ func requirePickle(t *testing.T) {
 func TestInteropEncodeDecode(t *testing.T) {
 	peer.Require(t)
 	g := gen{r: newRand(t)}
-	const n = 150
+	const n = 100
 	for _, c := range codecConfigs() {
 		t.Run(c.name, func(t *testing.T) {
 			if c.pickle {
