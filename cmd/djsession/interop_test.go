@@ -104,11 +104,16 @@ func codecConfigs() []struct {
 		pickle bool
 	}
 	for _, engine := range []string{"db", "signed_cookies"} {
-		for _, ser := range []string{"json", "pickle"} {
+		for _, ser := range []string{"json", "pickle", "json-sha1"} {
 			cfg := map[string]any{"SECRET_KEY": testSecret, "TARGET_DJANGO_VERSION": "3.2",
 				"SESSION_ENGINE": "django.contrib.sessions.backends." + engine}
-			if ser == "pickle" {
+			switch ser {
+			case "pickle":
 				cfg["SESSION_SERIALIZER"] = "django.contrib.sessions.serializers.PickleSerializer"
+			case "json-sha1":
+				// 3.2 in the SHA-1 transition: the db engine writes the
+				// pre-3.1 format, cookies are signed with SHA-1.
+				cfg["DEFAULT_HASHING_ALGORITHM"] = "sha1"
 			}
 			out = append(out, struct {
 				name   string

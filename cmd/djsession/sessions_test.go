@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -147,5 +148,62 @@ func TestDatabaseUnavailable(t *testing.T) {
 	r := goRun(t, cfg, "read", []string{"abcdefghijklmnopqrstuvwxyz012345"}, nil)
 	if r.RC != exitError || !strings.Contains(string(r.Stdout), `"error"`) {
 		t.Fatalf("read with the database down: rc %d %s", r.RC, r.Stdout)
+	}
+}
+
+func TestVerifyAuthFallbackRotation(t *testing.T) {
+	// Django >= 4.1: a hash made with a SECRET_KEY_FALLBACKS key is
+	// accepted, the key cycled and the hash rewritten.
+	dir := t.TempDir()
+	old := map[string]any{"SECRET_KEY": "old-key", "TARGET_DJANGO_VERSION": "4.2",
+		"SESSION_ENGINE": "django.contrib.sessions.backends.file", "SESSION_FILE_PATH": dir}
+	cur := map[string]any{"SECRET_KEY": "new-key", "SECRET_KEY_FALLBACKS": []string{"old-key"}, "TARGET_DJANGO_VERSION": "4.2",
+		"SESSION_ENGINE": "django.contrib.sessions.backends.file", "SESSION_FILE_PATH": dir}
+	// The session data itself must verify under the new settings: write it
+	// with the new key, carrying a hash made with the old one.
+	lk := str(t, parse(t, goRun(t, old, "login-session", []string{"7", "pw"}, nil)), "session_key")
+	data := get(t, parse(t, goRun(t, old, "read", []string{lk}, nil)), "data")
+	key := str(t, parse(t, goRun(t, cur, "write", nil, raw("data", mustJSON(t, data)))), "session_key")
+	r := goRun(t, cur, "verify-auth", []string{key, "pw"}, nil)
+	d := parse(t, r)
+	if get(t, d, "accepted") != true || get(t, d, "rotated") != true || get(t, d, "flushed") != false {
+		t.Fatalf("verify-auth with a fallback hash: %s", r.Stdout)
+	}
+	after := str(t, d, "session_key_after")
+	if after == key {
+		t.Fatalf("key not cycled: %s", r.Stdout)
+	}
+	// The rewritten hash now verifies without the fallback.
+	plain := map[string]any{"SECRET_KEY": "new-key", "TARGET_DJANGO_VERSION": "4.2",
+		"SESSION_ENGINE": "django.contrib.sessions.backends.file", "SESSION_FILE_PATH": dir}
+	if r := goRun(t, plain, "verify-auth", []string{after, "pw"}, nil); !strings.Contains(string(r.Stdout), `"accepted":true,"rotated":false`) {
+		t.Fatalf("after rotation: %s", r.Stdout)
+	}
+	// 3.2 has no fallbacks: the same session is flushed.
+	cur["TARGET_DJANGO_VERSION"] = "3.2"
+	key = str(t, parse(t, goRun(t, cur, "write", nil, raw("data", mustJSON(t, data)))), "session_key")
+	if r := goRun(t, cur, "verify-auth", []string{key, "pw"}, nil); !strings.Contains(string(r.Stdout), `"accepted":false,"rotated":false,"flushed":true`) {
+		t.Fatalf("3.2 with a fallback hash: %s", r.Stdout)
+	}
+}
+
+func TestReadGarbledFile(t *testing.T) {
+	// A session file whose content does not verify is an empty session to
+	// Django; read reports it as not existing.
+	cfg := sessionConfigs(t)["file"]
+	key := str(t, parse(t, goRun(t, cfg, "write", nil, `{"data":{"a":1}}`)), "session_key")
+	path := filepath.Join(cfg["SESSION_FILE_PATH"].(string), "sessionid"+key)
+	if err := os.WriteFile(path, []byte("garbage:1r31eq:sig"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := goRun(t, cfg, "read", []string{key}, nil); !strings.HasPrefix(string(r.Stdout), `{"exists":false,"data":{}`) {
+		t.Fatalf("garbled file: %s", r.Stdout)
+	}
+	// An empty file is Django's placeholder: an empty, existing session.
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := goRun(t, cfg, "read", []string{key}, nil); !strings.HasPrefix(string(r.Stdout), `{"exists":true,"data":{}`) {
+		t.Fatalf("empty file: %s", r.Stdout)
 	}
 }
