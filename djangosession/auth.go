@@ -146,17 +146,18 @@ func Login(ctx context.Context, s *Session, userID, passwordHash, backend string
 func Logout(ctx context.Context, s *Session) error { return s.Flush(ctx) }
 
 // UpdateSessionAuthHash is update_session_auth_hash(request, user), called
-// after a password change to keep the current session logged in: the key
-// is cycled and the hash of the new password field stored.
-func UpdateSessionAuthHash(ctx context.Context, s *Session, passwordHash string) error {
+// after user userID changed their password field to passwordHash, to keep
+// the current session logged in: the key is cycled, and when the session is
+// that user's (request.user == user) the new hash is stored.
+func UpdateSessionAuthHash(ctx context.Context, s *Session, userID, passwordHash string) error {
 	if err := s.CycleKey(ctx); err != nil {
 		return err
 	}
-	uid, ok, err := UserID(ctx, s)
+	stored, ok, err := s.Get(ctx, SessionKeyUserID)
 	if err != nil {
 		return err
 	}
-	if ok && uid != "" {
+	if ok && samePK(stored, userID) {
 		return s.Set(ctx, SessionKeyHash, SessionAuthHash(s.m.settings, passwordHash))
 	}
 	return nil

@@ -258,6 +258,26 @@ func TestLoginTransitions(t *testing.T) {
 		}
 	}
 
+	// A password change from this session keeps it logged in under a new
+	// key; another user's session only gets a new key.
+	s = e.m.Session("")
+	must(t, Login(ctx, s, "42", pw, ""))
+	must(t, s.Save(ctx))
+	k := s.Key()
+	must(t, UpdateSessionAuthHash(ctx, s, "42", pw+"2"))
+	must(t, s.Save(ctx))
+	if s.Key() == k {
+		t.Error("UpdateSessionAuthHash kept the key")
+	}
+	if res, err := VerifyAuth(ctx, e.m.Session(s.Key()), pw+"2"); err != nil || !res.Accepted {
+		t.Errorf("after UpdateSessionAuthHash: %+v %v", res, err)
+	}
+	h, _ := s.GetString(ctx, SessionKeyHash)
+	must(t, UpdateSessionAuthHash(ctx, s, "7", pw+"3"))
+	if h2, _ := s.GetString(ctx, SessionKeyHash); h2 != h {
+		t.Error("UpdateSessionAuthHash for another user changed the hash")
+	}
+
 	// Logout flushes.
 	must(t, Logout(ctx, s))
 	if s.Key() != "" || !s.IsEmpty() {
