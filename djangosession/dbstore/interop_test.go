@@ -110,7 +110,7 @@ func TestDjangoInterop(t *testing.T) {
 	peer.Require(t)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
-	n := 50
+	n := 30
 	if testing.Short() {
 		n = 10
 	}

@@ -251,7 +251,7 @@ func TestConcurrentModifyDelete(t *testing.T) {
 	ctx := context.Background()
 	forEachBackend(t, func(t *testing.T, tdb *testDB) {
 		st := newStore(t, tdb, settings(t, map[string]any{"USE_TZ": true}))
-		rounds := 100
+		rounds := 50
 		if testing.Short() {
 			rounds = 20
 		}
@@ -471,4 +471,41 @@ func TestTimeText(t *testing.T) {
 			t.Errorf("pyNaiveISO = %s, want %s", got, tc.niso)
 		}
 	}
+}
+
+// WithoutPrepare (for PgBouncer-style poolers) runs the same statements
+// unprepared.
+func TestWithoutPrepare(t *testing.T) {
+	ctx := context.Background()
+	forEachBackend(t, func(t *testing.T, tdb *testDB) {
+		st := newStore(t, tdb, settings(t, map[string]any{"USE_TZ": false, "TIME_ZONE": "Asia/Kathmandu"}), WithoutPrepare())
+		key := newKey(t)
+		r := &djangosession.Record{Key: key, Data: dict("a", int64(1)), ExpireDate: time.Now().Add(time.Hour)}
+		if err := st.Save(ctx, r, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Save(ctx, r, true); !errors.Is(err, djangosession.ErrKeyExists) {
+			t.Fatalf("duplicate create = %v", err)
+		}
+		r.Data.Set("b", int64(2))
+		if err := st.Save(ctx, r, false); err != nil {
+			t.Fatal(err)
+		}
+		got := &djangosession.Record{Key: key}
+		if err := st.Load(ctx, got); err != nil || !pyvalue.Equal(got.Data, r.Data) {
+			t.Fatalf("Load = %v, %v", got.Data, err)
+		}
+		if ok, err := st.Exists(ctx, key); !ok || err != nil {
+			t.Fatalf("Exists = %v, %v", ok, err)
+		}
+		if err := st.Delete(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Save(ctx, r, false); !errors.Is(err, djangosession.ErrSessionInterrupted) {
+			t.Fatalf("update after delete = %v", err)
+		}
+		if err := st.ClearExpired(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
