@@ -408,6 +408,10 @@ func (u *unpickler) run() (any, error) {
 			if err := u.charge(16); err != nil {
 				return nil, err
 			}
+			switch v.(type) {
+			case *listBuf, *pyvalue.Dict, *pyvalue.Set, *pyvalue.Object:
+				u.shared = true // a second reference, as through the memo
+			}
 			u.push(v)
 		case opNone:
 			u.push(nil)
@@ -929,6 +933,9 @@ func (u *unpickler) run() (any, error) {
 			if err != nil && !isRangeErr(err) {
 				return nil, u.errf(ErrMalformed, "bad FLOAT %q", s)
 			}
+			if f != f {
+				f = math.Float64frombits(pyNaN) // float('nan'), not Go's NaN bits
+			}
 			u.push(f)
 		case opString:
 			line, err := u.readLine()
@@ -959,6 +966,9 @@ func (u *unpickler) run() (any, error) {
 		}
 	}
 }
+
+// pyNaN is the bit pattern of CPython's float('nan').
+const pyNaN = 0x7FF8000000000000
 
 func isRangeErr(err error) bool {
 	ne, ok := err.(*strconv.NumError)

@@ -7,8 +7,8 @@
       write each value in the tagged form below, so Go can compare what it
       reads without parsing Python reprs.
   pickle_pyside.py gen SEED COUNT
-      Print JSON: COUNT random session-like values pickled at protocols 2, 4
-      and 5, each with its tagged form.
+      Print JSON: COUNT random session-like values pickled at protocols 0
+      to 5, each with its tagged form.
   pickle_pyside.py check < JSON
       Read [{"orig_hex", "go_hex"}...]; unpickle both, compare with strict
       type-aware equality and print the mismatches as JSON.
@@ -345,7 +345,7 @@ def gen(seed, count):
     out = []
     for i, v in enumerate(values):
         entry = {"i": i, "tagged": {}, "pickles": {}, "repr": repr(v) if len(repr(v)) < 20000 else None}
-        for proto in (2, 4, 5):
+        for proto in (0, 1, 2, 3, 4, 5):
             b = pickle.dumps(v, protocol=proto)
             entry["pickles"][str(proto)] = b.hex()
             # what a reader must produce (protocols < 4 drop datetime.fold)
