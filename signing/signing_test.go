@@ -392,3 +392,54 @@ func TestGetRandomString(t *testing.T) {
 		t.Error("negative length accepted")
 	}
 }
+
+// keepingSerializer keeps the bytes Loads receives, as a Serializer may.
+type keepingSerializer struct{ kept *[][]byte }
+
+func (k keepingSerializer) Dumps(v any) ([]byte, error) { return []byte(v.(string)), nil }
+func (k keepingSerializer) Loads(b []byte) (any, error) {
+	*k.kept = append(*k.kept, b)
+	if string(b) == "fail" {
+		return nil, errors.New("cannot load")
+	}
+	return string(b), nil
+}
+
+// TestCustomSerializer: payload buffers are recycled only for
+// JSONSerializer; a serializer that keeps its input never sees it change.
+func TestCustomSerializer(t *testing.T) {
+	var kept [][]byte
+	ser := keepingSerializer{&kept}
+	ts := mustTS(t, Options{Key: testKey})
+	var want []string
+	for i := 0; i < 50; i++ {
+		v := strings.Repeat(string(rune('a'+i%26)), 100+i)
+		tok, err := ts.SignObject(v, ser, i%2 == 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ts.UnsignObject(tok, ser); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, v)
+		// Interleave JSON loads, which do recycle their buffers.
+		jt, _ := ts.SignObject(strings.Repeat("z", 300), nil, true)
+		ts.UnsignObject(jt, nil)
+	}
+	for i, b := range kept {
+		if string(b) != want[i] {
+			t.Fatalf("kept buffer %d changed: %.20q", i, b)
+		}
+	}
+	tok, _ := ts.SignObject("fail", ser, false)
+	_, err := ts.UnsignObject(tok, ser)
+	var me *MalformedError
+	if !errors.As(err, &me) || me.Part != "payload" || errors.Is(err, ErrBadSignature) {
+		t.Errorf("serializer error: %v", err)
+	}
+	// Loads with WithSerializer, and WithOptions overridden by later options.
+	tok, _ = Dumps("x", WithKey(testKey), WithSerializer(ser))
+	if v, err := Loads(tok, WithOptions(Options{Key: "wrong"}), WithKey(testKey), WithSerializer(ser)); err != nil || v != "x" {
+		t.Errorf("Loads with options: %v %v", v, err)
+	}
+}
