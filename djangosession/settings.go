@@ -307,7 +307,7 @@ func setFromEnv(fv reflect.Value, name, val string) error {
 // "America/Chicago" (Django's TIME_ZONE = None means the system zone).
 func (s *Settings) Defaults() {
 	if s.TargetDjangoVersion == "" {
-		s.TargetDjangoVersion = NewestVersion.String()
+		s.TargetDjangoVersion = NewestVersion().String()
 	}
 	if s.SessionEngine == "" {
 		s.SessionEngine = EngineDB
@@ -352,11 +352,11 @@ func (s *Settings) Defaults() {
 // empty or unparseable (Validate reports the latter).
 func (s *Settings) Version() Version {
 	if s.TargetDjangoVersion == "" {
-		return NewestVersion
+		return NewestVersion()
 	}
 	v, err := ParseVersion(s.TargetDjangoVersion)
 	if err != nil {
-		return NewestVersion
+		return NewestVersion()
 	}
 	return v
 }
@@ -420,8 +420,8 @@ func (s *Settings) Validate() error {
 		switch {
 		case err != nil:
 			errs = append(errs, err)
-		case !pv.AtLeast(OldestVersion.Major, OldestVersion.Minor):
-			errs = append(errs, fmt.Errorf("djangosession: TARGET_DJANGO_VERSION %s is older than %s: %w", pv, OldestVersion, ErrUnsupported))
+		case !pv.AtLeast(OldestMajor, OldestMinor):
+			errs = append(errs, fmt.Errorf("djangosession: TARGET_DJANGO_VERSION %s is older than %s: %w", pv, OldestVersion(), ErrUnsupported))
 		}
 	}
 	if !v.AtLeast(4, 0) {

@@ -12,12 +12,20 @@ type Version struct {
 	Major, Minor int
 }
 
-// NewestVersion is the Django release targeted when TARGET_DJANGO_VERSION is
-// not set.
-var NewestVersion = Version{6, 0}
+// The newest Django release, targeted when TARGET_DJANGO_VERSION is not set,
+// and the oldest this package can target.
+const (
+	NewestMajor, NewestMinor = 6, 0
+	OldestMajor, OldestMinor = 3, 2
+)
 
-// OldestVersion is the oldest Django release this package can target.
-var OldestVersion = Version{3, 2}
+// NewestVersion returns the Django release targeted when
+// TARGET_DJANGO_VERSION is not set (6.0).
+func NewestVersion() Version { return Version{NewestMajor, NewestMinor} }
+
+// OldestVersion returns the oldest Django release this package can target
+// (3.2).
+func OldestVersion() Version { return Version{OldestMajor, OldestMinor} }
 
 // ParseVersion parses "3.2", "4.2.30" or "6.0" (a patch level is accepted and
 // dropped).
