@@ -79,6 +79,7 @@ type unpickler struct {
 	memoMap  map[int]any
 	memoLen  int
 	budget   int
+	maxBytes int
 	maxMemo  int
 	maxDepth int
 	strict   bool
@@ -104,7 +105,7 @@ func (d *Decoder) Loads(b []byte) (any, error) {
 	if len(b) > maxBytes {
 		return nil, &LimitError{Limit: "MaxBytes", Max: maxBytes}
 	}
-	u := &unpickler{data: b, budget: maxBytes, maxMemo: d.MaxMemo, maxDepth: d.MaxDepth, strict: d.StrictGlobals}
+	u := &unpickler{data: b, budget: maxBytes, maxBytes: maxBytes, maxMemo: d.MaxMemo, maxDepth: d.MaxDepth, strict: d.StrictGlobals}
 	if u.maxMemo <= 0 {
 		u.maxMemo = DefaultMaxMemo
 	}
@@ -161,7 +162,7 @@ func (u *unpickler) readLine() ([]byte, error) {
 func (u *unpickler) charge(n int) error {
 	u.budget -= n
 	if u.budget < 0 {
-		return &LimitError{Limit: "MaxBytes", Max: len(u.data)}
+		return &LimitError{Limit: "MaxBytes", Max: u.maxBytes}
 	}
 	return nil
 }
@@ -350,8 +351,14 @@ func (u *unpickler) bytesVal(b []byte) (pyvalue.Bytes, error) {
 	return out, nil
 }
 
+// containerCost is what the size budget charges for creating a container,
+// so that a pickle of nothing but EMPTY_LIST opcodes cannot allocate far
+// more than MaxBytes.
+const containerCost = 64
+
 func (u *unpickler) newList(items []any) *listBuf {
 	u.containers++
+	u.budget -= containerCost
 	return &listBuf{items: items}
 }
 
@@ -541,18 +548,30 @@ func (u *unpickler) run() (any, error) {
 			u.push(s)
 		case opEmptyDict:
 			u.containers++
+			if err := u.charge(containerCost); err != nil {
+				return nil, err
+			}
 			u.push(pyvalue.NewDict(0))
 		case opEmptyList:
 			u.push(u.newList(nil))
+			if u.budget < 0 {
+				return nil, &LimitError{Limit: "MaxBytes", Max: u.maxBytes}
+			}
 		case opEmptyTuple:
 			u.push(pyvalue.Tuple{})
 		case opEmptySet:
 			u.containers++
+			if err := u.charge(containerCost); err != nil {
+				return nil, err
+			}
 			u.push(&pyvalue.Set{})
 		case opTuple1, opTuple2, opTuple3:
 			n := int(op-opTuple1) + 1
 			if len(u.stack)-u.fence() < n {
 				return nil, u.errf(ErrMalformed, "unpickling stack underflow")
+			}
+			if err := u.charge(containerCost); err != nil {
+				return nil, err
 			}
 			t := make(pyvalue.Tuple, n)
 			for i := range t {
