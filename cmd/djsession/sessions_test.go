@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/djsession/djsession/internal/peer"
 )
 
 // sessionConfigs are the engines the protocol tests run without Django.
@@ -205,5 +207,55 @@ func TestReadGarbledFile(t *testing.T) {
 	}
 	if r := goRun(t, cfg, "read", []string{key}, nil); !strings.HasPrefix(string(r.Stdout), `{"exists":true,"data":{}`) {
 		t.Fatalf("empty file: %s", r.Stdout)
+	}
+}
+
+func TestWriteAbsoluteExpiry(t *testing.T) {
+	dir := t.TempDir()
+	cfg := map[string]any{"SECRET_KEY": testSecret, "TARGET_DJANGO_VERSION": "4.2", "USE_TZ": true,
+		"SESSION_ENGINE": "django.contrib.sessions.backends.file", "SESSION_FILE_PATH": dir}
+	// 4.1+: set_expiry(datetime) stores isoformat() text, offset kept.
+	r := goRun(t, cfg, "write", nil, `{"data":{},"expiry":"2099-01-02T03:04:05+05:30"}`)
+	d := parse(t, r)
+	if ed := str(t, d, "expire_date"); ed != "2099-01-02T03:04:05+05:30" {
+		t.Fatalf("expire_date %q (%s)", ed, r.Stdout)
+	}
+	key := str(t, d, "session_key")
+	r = goRun(t, cfg, "read", []string{key}, nil)
+	if !strings.Contains(string(r.Stdout), `"data":{"_session_expiry":"2099-01-02T03:04:05+05:30"}`) {
+		t.Fatalf("read: %s", r.Stdout)
+	}
+	// "Z" is accepted on input and written as +00:00.
+	r = goRun(t, cfg, "write", nil, `{"data":{},"expiry":"2099-01-02T03:04:05Z"}`)
+	if ed := str(t, parse(t, r), "expire_date"); ed != "2099-01-02T03:04:05+00:00" {
+		t.Fatalf("expire_date %q", ed)
+	}
+	// 3.2 with JSON cannot store a datetime (Django's save raises): refused.
+	cfg["TARGET_DJANGO_VERSION"] = "3.2"
+	if r := goRun(t, cfg, "write", nil, `{"data":{},"expiry":"2099-01-02T03:04:05Z"}`); r.RC != exitUnsupported {
+		t.Fatalf("3.2 + JSON + datetime expiry: rc %d %s", r.RC, r.Stdout)
+	}
+}
+
+func TestBinary(t *testing.T) {
+	// The real process: flags, stdin, stdout and exit codes through main.
+	cli := peer.CLI(t)
+	cfg := map[string]any{"SECRET_KEY": testSecret}
+	if r := cli.Run(t, nil, "capabilities", nil, nil); r.RC != 0 || !strings.HasPrefix(string(r.Stdout), `{"implementation":"djsession-go"`) {
+		t.Fatalf("capabilities: rc %d %s", r.RC, r.Stdout)
+	}
+	r := cli.Run(t, cfg, "dumps", nil, []byte(`{"value":{"f":3.0,"n":18446744073709551617}}`))
+	tok := str(t, parse(t, r), "token")
+	if r := cli.Run(t, cfg, "loads", nil, []byte(raw("token", mustJSON(t, tok)))); string(r.Stdout) != `{"value":{"f":3.0,"n":18446744073709551617}}` {
+		t.Fatalf("loads: %s", r.Stdout)
+	}
+	if r := cli.Run(t, nil, "nope", nil, nil); r.RC != exitUsage {
+		t.Errorf("unknown subcommand: rc %d", r.RC)
+	}
+	if r := cli.Run(t, nil, "http", []string{"0"}, nil); r.RC != exitUnsupported {
+		t.Errorf("http: rc %d", r.RC)
+	}
+	if r := cli.Run(t, cfg, "loads", nil, []byte(`{"token":"x:y"}`)); r.RC != exitError || !strings.Contains(string(r.Stdout), `"kind":"bad_signature"`) {
+		t.Errorf("bad token: rc %d %s", r.RC, r.Stdout)
 	}
 }
