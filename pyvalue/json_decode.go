@@ -559,8 +559,17 @@ func (s *scanner) stringRaw(start int) (string, int, error) {
 			out = append(out, 0xC0|c>>6, 0x80|c&0x3F)
 			i++
 		case c != '\\':
-			out = append(out, c)
-			i++
+			// Copy the whole run of ordinary bytes at once.
+			j := i + 1
+			for j < len(b) {
+				c := b[j]
+				if c == '"' || c == '\\' || c < 0x20 || c >= 0x80 && !s.text {
+					break
+				}
+				j++
+			}
+			out = append(out, b[i:j]...)
+			i = j
 		default:
 			i++
 			if i >= len(b) {
@@ -686,4 +695,4 @@ var hashSeed = maphash.MakeSeed()
 // indexLimit is the size above which a decoded dict gets its hash index at
 // once. Smaller dicts are searched linearly until they are next modified:
 // building the index costs more than the few lookups a session gets.
-const indexLimit = 64
+const indexLimit = 256
