@@ -269,3 +269,23 @@ func TestSafeStringStr(t *testing.T) {
 		t.Errorf("SafeString round trip: %x", out)
 	}
 }
+
+// TestPytzZone: a pytz zone stays opaque (re-pickled as it was) but its
+// recorded offset still gives Python's isoformat.
+func TestPytzZone(t *testing.T) {
+	b, _ := hex.DecodeString("80059559000000000000008c086461746574696d65948c086461746574696d65949394430a07e707010c0000000000948c047079747a948c025f70949394288c0c4575726f70652f5061726973944d201c4d100e8c04434553549474945294869452942e")
+	v, err := Loads(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := v.(pyvalue.DateTime)
+	if !ok || d.TZ == nil || d.TZ.Kind != pyvalue.TZOpaque {
+		t.Fatalf("got %s", pyvalue.Repr(v))
+	}
+	if got := d.ISOFormat(); got != "2023-07-01T12:00:00+02:00" {
+		t.Errorf("ISOFormat = %s", got)
+	}
+	if out, _ := Dumps(v, 5); !bytes.Equal(out, b) {
+		t.Errorf("round trip: %x", out)
+	}
+}

@@ -699,11 +699,13 @@ func (td TimeDelta) String() string {
 var ErrDecimal = errors.New("pyvalue: invalid decimal literal")
 
 // ParseDecimal parses s as decimal.Decimal(s) does (surrounding whitespace,
-// underscores between digits, case-insensitive Infinity/Inf/NaN/sNaN) and
+// underscores anywhere, case-insensitive Infinity/Inf/NaN/sNaN) and
 // returns the value in Python's str() form, so that Decimal values compare
 // as their text: ParseDecimal(" 1e2 ") == "1E+2".
 func ParseDecimal(s string) (Decimal, error) {
-	t := strings.TrimSpace(s)
+	// CPython's C decimal strips surrounding whitespace, then ignores every
+	// underscore wherever it is.
+	t := strings.ReplaceAll(strings.TrimSpace(s), "_", "")
 	neg := false
 	if t != "" && (t[0] == '+' || t[0] == '-') {
 		neg = t[0] == '-'
@@ -721,9 +723,6 @@ func ParseDecimal(s string) (Decimal, error) {
 	for _, p := range []string{"snan", "nan"} {
 		if strings.HasPrefix(low, p) {
 			payload := t[len(p):]
-			if strings.ContainsRune(payload, '_') {
-				return "", fmt.Errorf("%w: %q", ErrDecimal, s)
-			}
 			for i := 0; i < len(payload); i++ {
 				if !isDigit(payload[i]) {
 					return "", fmt.Errorf("%w: %q", ErrDecimal, s)
@@ -736,15 +735,6 @@ func ParseDecimal(s string) (Decimal, error) {
 			}
 			return Decimal(sign + name + payload), nil
 		}
-	}
-	// Underscores are allowed only between digits.
-	if strings.Contains(t, "_") {
-		for i := 0; i < len(t); i++ {
-			if t[i] == '_' && (i == 0 || i == len(t)-1 || !isDigit(t[i-1]) || !isDigit(t[i+1])) {
-				return "", fmt.Errorf("%w: %q", ErrDecimal, s)
-			}
-		}
-		t = strings.ReplaceAll(t, "_", "")
 	}
 	mant, expPart := t, ""
 	if i := strings.IndexAny(t, "eE"); i >= 0 {

@@ -87,7 +87,7 @@ func TestParseDecimal(t *testing.T) {
 		{"1.50", "1.50"}, {" 1e2 ", "1E+2"}, {"-0", "-0"}, {"0.000001", "0.000001"},
 		{"0.0000001", "1E-7"}, {"1_000.5", "1000.5"}, {"inf", "Infinity"}, {"-NaN12", "-NaN12"},
 		{"sNaN", "sNaN"}, {".5", "0.5"}, {"5.", "5"}, {"123E-2", "1.23"}, {"00012", "12"},
-		{"1e", ""}, {"_1", ""}, {"1__0", ""}, {"abc", ""}, {".", ""}, {"", ""},
+		{"1e", ""}, {"_1", "1"}, {"1__0", "10"}, {"abc", ""}, {".", ""}, {"", ""},
 	}
 	for _, tt := range tests {
 		got, err := ParseDecimal(tt.in)
@@ -253,4 +253,65 @@ func FuzzParseISO(f *testing.F) {
 			t.Fatalf("%q -> %q does not round-trip: %v", s, d.ISOFormat(), err)
 		}
 	})
+}
+
+// TestParseDecimalAgainstCPython compares ParseDecimal with
+// str(decimal.Decimal(s)) on generated ASCII literals.
+func TestParseDecimalAgainstCPython(t *testing.T) {
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required under CI=true", py)
+		}
+		t.Skipf("%s not available", py)
+	}
+	r := rand.New(rand.NewSource(3))
+	parts := []string{"0", "1", "9", "00", "12_3", "_", ".", "e", "E", "+", "-", "5", "inf", "Infinity", "nan", "sNaN", " ", "x", "1e400", "0.000", "7"}
+	corpus := []string{"1.50", "-0", "1e2", "0.0000001", "123456789.987654321", " 42 ", "1_000", "NaN123", "-sNaN", "+Inf"}
+	for len(corpus) < 3000 {
+		var b strings.Builder
+		for k := r.Intn(5) + 1; k > 0; k-- {
+			b.WriteString(parts[r.Intn(len(parts))])
+		}
+		corpus = append(corpus, b.String())
+	}
+	in, _ := json.Marshal(corpus)
+	script := `
+import sys, json, decimal
+out = []
+for s in json.load(sys.stdin):
+    try:
+        out.append(str(decimal.Decimal(s)))
+    except (decimal.InvalidOperation, ValueError):
+        out.append(None)
+json.dump(out, sys.stdout)
+`
+	cmd := exec.Command(py, "-c", script)
+	cmd.Stdin = bytes.NewReader(in)
+	res, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []*string
+	if err := json.Unmarshal(res, &want); err != nil {
+		t.Fatal(err)
+	}
+	bad := 0
+	for i, s := range corpus {
+		got, err := ParseDecimal(s)
+		switch {
+		case want[i] == nil && err == nil:
+			t.Errorf("ParseDecimal(%q) = %q, CPython rejects it", s, got)
+			bad++
+		case want[i] != nil && err != nil:
+			t.Errorf("ParseDecimal(%q) failed, CPython gives %q", s, *want[i])
+			bad++
+		case want[i] != nil && string(got) != *want[i]:
+			t.Errorf("ParseDecimal(%q) = %q, CPython gives %q", s, got, *want[i])
+			bad++
+		}
+		if bad > 15 {
+			t.Fatal("too many mismatches")
+		}
+	}
 }
