@@ -39,15 +39,21 @@ echo "== Summary (medians)"
 printf '%s' "$DJ" > "$OUT/django.json"
 "$PY" - "$OUT/go.txt" "$OUT/django.json" <<'PYEOF'
 import json, re, statistics, sys
-ns = {}
+ns, cpu = {}, {}
 for line in open(sys.argv[1]):
     m = re.match(r"^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op", line)
     if m:
         ns.setdefault(m.group(1), []).append(float(m.group(2)))
+        c = re.search(r"([\d.]+) cpu-ns/op", line)
+        if c:
+            cpu.setdefault(m.group(1), []).append(float(c.group(1)))
 med = {k: statistics.median(v) for k, v in ns.items()}
+medcpu = {k: statistics.median(v) for k, v in cpu.items()}
 dj = json.load(open(sys.argv[2]))
+print("%-50s %12s %14s" % ("benchmark", "wall us/op", "client CPU us"))
 for name in sorted(med):
-    print("%-55s %10.1f us" % (name, med[name] / 1000))
+    c = medcpu.get(name)
+    print("%-50s %12.1f %14s" % (name, med[name] / 1000, "%.1f" % (c / 1000) if c else "-"))
 print()
 for db in ("sqlite", "pq", "pgx", "mysql"):
     load, bare = med.get("BenchmarkLoad/" + db), med.get("BenchmarkBareSelect/%s/prepared" % db)
@@ -55,12 +61,16 @@ for db in ("sqlite", "pq", "pgx", "mysql"):
     if load and bare:
         print("%-7s Load / bare SELECT: %.2fx (prepared bare), %.2fx (unprepared bare)" % (db, load / bare, load / bare_u))
 djl = dj["django_load"]["median_us"]
-print("Django 3.2 SessionStore.load(): %.1f us (min %.1f); bare psycopg2 SELECT %.1f us"
-      % (djl, dj["django_load"]["min_us"], dj["psycopg2_bare"]["median_us"]))
+djc = dj["django_load"]["cpu_median_us"]
+print("Django 3.2 SessionStore.load(): %.1f us wall (min %.1f), %.1f us client CPU; bare psycopg2 SELECT %.1f us wall, %.1f us CPU"
+      % (djl, dj["django_load"]["min_us"], djc, dj["psycopg2_bare"]["median_us"], dj["psycopg2_bare"]["cpu_median_us"]))
 for drv in ("postgres", "pgx"):
     load = med.get("BenchmarkLoadDjangoRow/%s/Load" % drv)
     bare = med.get("BenchmarkLoadDjangoRow/%s/BareSelect" % drv)
     if load:
-        print("Go Load of Django's row (%s): %.1f us = %.2fx its bare SELECT; Django/Go = %.1fx"
-              % ("lib/pq" if drv == "postgres" else "pgx", load / 1000, load / bare, djl / (load / 1000)))
+        lc = medcpu.get("BenchmarkLoadDjangoRow/%s/Load" % drv, 0)
+        bc = medcpu.get("BenchmarkLoadDjangoRow/%s/BareSelect" % drv, 1)
+        print("Go Load of Django's row (%s): %.1f us wall = %.2fx its bare SELECT; %.1f us CPU (bare %.1f); Django/Go: %.1fx wall, %.1fx CPU"
+              % ("lib/pq" if drv == "postgres" else "pgx", load / 1000, load / bare, lc / 1000, bc / 1000,
+                 djl / (load / 1000), djc / (lc / 1000) if lc else 0))
 PYEOF
