@@ -73,12 +73,14 @@ func BenchmarkLoad(b *testing.B) {
 			b.SetBytes(int64(len(enc)))
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				r := djangosession.Record{Key: key}
 				if err := st.Load(ctx, &r); err != nil || r.Key != key {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
@@ -95,11 +97,13 @@ func BenchmarkSave(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				if err := st.Save(ctx, &r, false); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
