@@ -84,7 +84,15 @@ type Options struct {
 // restores the precomputed inner and outer pad states, so a signature costs
 // two short hash runs and no key derivation.
 type macPool struct {
-	pool sync.Pool
+	pool sync.Pool // of *pooledMAC
+}
+
+// pooledMAC is an HMAC with a scratch buffer for its digest, so that Sum
+// (an interface call, whose argument would otherwise escape) allocates
+// nothing.
+type pooledMAC struct {
+	h   hash.Hash
+	sum [64]byte
 }
 
 func newMACPool(keySalt, secret, algorithm string) (*macPool, error) {
@@ -97,25 +105,25 @@ func newMACPool(keySalt, secret, algorithm string) (*macPool, error) {
 		return nil, err
 	}
 	p := &macPool{}
-	p.pool.New = func() any { return hmac.New(newHash, key) }
+	p.pool.New = func() any { return &pooledMAC{h: hmac.New(newHash, key)} }
 	// Prime one instance: the first Sum marshals the pad states, after which
 	// Reset is a copy.
-	m := p.pool.New().(hash.Hash)
-	m.Sum(nil)
-	m.Reset()
+	m := p.pool.New().(*pooledMAC)
+	m.h.Sum(m.sum[:0])
+	m.h.Reset()
 	p.pool.Put(m)
 	return p, nil
 }
 
 // appendSignature appends b64(HMAC(msg)) to dst.
 func (p *macPool) appendSignature(dst, msg []byte) []byte {
-	m := p.pool.Get().(hash.Hash)
-	m.Write(msg)
-	var sum [64]byte
-	d := m.Sum(sum[:0])
-	m.Reset()
+	m := p.pool.Get().(*pooledMAC)
+	m.h.Write(msg)
+	d := m.h.Sum(m.sum[:0])
+	dst = base64.RawURLEncoding.AppendEncode(dst, d)
+	m.h.Reset()
 	p.pool.Put(m)
-	return base64.RawURLEncoding.AppendEncode(dst, d)
+	return dst
 }
 
 // Signer signs and verifies strings as Django's Signer does:
