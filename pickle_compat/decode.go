@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -90,9 +91,9 @@ type unpickler struct {
 	containers int
 	setIndex   map[*pyvalue.Set]*pyvalue.Dict
 
-	stackArr [32]any
-	markArr  [8]int
-	memoArr  [32]memoSlot
+	stackArr [16]any
+	markArr  [4]int
+	memoArr  [16]memoSlot
 }
 
 // Loads reads one pickle (protocols 0–5) from b. Data after STOP is
@@ -1182,6 +1183,7 @@ func (u *unpickler) appendItems(items []any) error {
 		if l.used {
 			return u.errf(ErrRecursive, "list modified after use")
 		}
+		l.items = slices.Grow(l.items, len(items))
 		for _, x := range items {
 			if x == t {
 				return u.errf(ErrRecursive, "list appended to itself")
