@@ -87,6 +87,13 @@ func UnmarshalJSON(b []byte) (any, error) { return (&JSONDecoder{}).Unmarshal(b)
 // order mark are errors.
 func UnmarshalJSONText(b []byte) (any, error) { return (&JSONDecoder{}).UnmarshalText(b) }
 
+// UnmarshalJSONOwned is UnmarshalJSON for a buffer the caller hands over:
+// b must never be modified afterwards, because decoded strings may share
+// its memory instead of a copy (which saves an allocation the size of the
+// input). Use it for buffers nothing else references, such as the output
+// of base64 decoding or decompression.
+func UnmarshalJSONOwned(b []byte) (any, error) { return (&JSONDecoder{}).UnmarshalOwned(b) }
+
 // UnmarshalJSONString is UnmarshalJSON for input held in a string. It does
 // not copy the input: decoded strings that need no unescaping share its
 // memory, which saves time and keeps s alive as long as they are.
@@ -100,6 +107,14 @@ func (d *JSONDecoder) Unmarshal(b []byte) (any, error) {
 		return d.decode(unsafe.Slice(unsafe.StringData(str), len(str)), str, false)
 	}
 	return d.decode(b, "", false)
+}
+
+// UnmarshalOwned is UnmarshalJSONOwned with d's limits.
+func (d *JSONDecoder) UnmarshalOwned(b []byte) (any, error) {
+	if len(b) == 0 {
+		return d.decode(b, "", false)
+	}
+	return d.decode(b, unsafe.String(&b[0], len(b)), false)
 }
 
 // UnmarshalString is UnmarshalJSONString with d's limits.
@@ -218,7 +233,7 @@ func (s *scanner) hasPrefix(i int, lit string) bool {
 // to the heap). Each frame is base<<1 | isObject, base being where its items
 // start in stack.
 func (s *scanner) parse(i int) (any, int, error) {
-	var stackBuf [64]any
+	var stackBuf [128]any
 	var framesBuf [32]int
 	stack, frames := stackBuf[:0], framesBuf[:0]
 	b := s.buf

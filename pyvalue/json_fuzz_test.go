@@ -54,6 +54,13 @@ func FuzzUnmarshalJSON(f *testing.F) {
 		if err != nil || !bytes.Equal(out, out2) {
 			t.Fatalf("unstable encoding: %q then %q (%v)", out, out2, err)
 		}
+		// The string and owned-buffer entry points agree.
+		if v3, err := pyvalue.UnmarshalJSONString(string(in)); err != nil || !pyvalue.Equal(v, v3) {
+			t.Fatalf("UnmarshalJSONString(%q) = %#v, %v; UnmarshalJSON gave %#v", in, v3, err, v)
+		}
+		if v3, err := pyvalue.UnmarshalJSONOwned(bytes.Clone(in)); err != nil || !pyvalue.Equal(v, v3) {
+			t.Fatalf("UnmarshalJSONOwned(%q) = %#v, %v; UnmarshalJSON gave %#v", in, v3, err, v)
+		}
 		// The text decoder agrees on pure ASCII input.
 		if isASCII(in) {
 			v3, err := pyvalue.UnmarshalJSONText(in)

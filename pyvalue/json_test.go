@@ -312,6 +312,27 @@ func TestUnmarshalJSON(t *testing.T) {
 	}
 }
 
+// TestUnmarshalJSONNoCopy: strings decoded from an owned buffer or a string
+// share its memory, and copies are made when the input is []byte.
+func TestUnmarshalJSONNoCopy(t *testing.T) {
+	in := []byte(`{"key":"value"}`)
+	v, err := pyvalue.UnmarshalJSON(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(in, `{"KEY":"VALUE"}`) // the caller may reuse its buffer
+	if !pyvalue.Equal(v, dict("key", "value")) {
+		t.Errorf("UnmarshalJSON result changed with its input: %v", v)
+	}
+	for _, f := range []func([]byte) (any, error){pyvalue.UnmarshalJSONOwned,
+		func(b []byte) (any, error) { return pyvalue.UnmarshalJSONString(string(b)) }} {
+		v, err := f([]byte(`{"key":"value","k2":"caf\u00e9"}`))
+		if err != nil || !pyvalue.Equal(v, dict("key", "value", "k2", "café")) {
+			t.Errorf("no-copy decode = %v, %v", v, err)
+		}
+	}
+}
+
 // TestUnmarshalJSONText: UTF-8 input is read as UTF-8, not Latin-1.
 func TestUnmarshalJSONText(t *testing.T) {
 	got, err := pyvalue.UnmarshalJSONText([]byte("{\"caf\xc3\xa9\":\"\xf0\x9f\x98\x80\"}"))
