@@ -144,6 +144,22 @@ func TestVectors(t *testing.T) {
 				err := st.Load(ctx, &r)
 				want := c.Value("loaded").(*pyvalue.Dict)
 				modified := c.Has("modified_after_load") && c.Bool("modified_after_load")
+				// Through a Session, as Django's SessionStore: a failed load
+				// keeps the cookie as the key and sets modified.
+				if c.Has("modified_after_load") {
+					m, err := djangosession.NewManager(st, s, djangosession.WithClock(clk.now))
+					if err != nil {
+						t.Fatal(err)
+					}
+					sess := m.Session(c.Str("cookie_value"))
+					d, err := sess.Data(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if sess.Modified() != modified || sess.Key() != c.Str("session_key_after_load") || !sameDict(d, want) {
+						t.Fatalf("Session: modified %v key %q data %v", sess.Modified(), sess.Key(), d)
+					}
+				}
 				if want.Len() == 0 || modified {
 					// Django: create() -> modified, data {}, key kept.
 					if !errors.Is(err, djangosession.ErrNotFound) {

@@ -16,8 +16,9 @@ import (
 // are single path components, so nothing outside the directory is reachable
 // whatever a key or a planted symlink says, and a path is never re-resolved.
 type dir struct {
-	f  *os.File // keeps the descriptor alive; closed by Close
-	fd int
+	f        *os.File // keeps the descriptor alive; closed by Close
+	fd       int
+	dev, ino uint64 // identity of the directory, to notice a replaced path
 }
 
 // oPath is O_PATH (0x200000 on every Linux architecture Go supports); the
@@ -29,7 +30,24 @@ func openDir(path string) (*dir, error) {
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	return &dir{f: os.NewFile(uintptr(fd), path), fd: fd}, nil
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		syscall.Close(fd)
+		return nil, &os.PathError{Op: "fstat", Path: path, Err: err}
+	}
+	return &dir{f: os.NewFile(uintptr(fd), path), fd: fd, dev: uint64(st.Dev), ino: uint64(st.Ino)}, nil
+}
+
+// samePath reports whether path still names the directory d has open.
+// Django resolves SESSION_FILE_PATH as a path on every operation; when the
+// directory is replaced (removed and recreated, or rotated away), the
+// Store reopens the path so that both keep using the same directory.
+func (d *dir) samePath(path string) (bool, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return false, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	return uint64(st.Dev) == d.dev && uint64(st.Ino) == d.ino, nil
 }
 
 func (d *dir) close() error { return d.f.Close() }

@@ -31,6 +31,19 @@ func openDir(path string) (*dir, error) {
 
 func (d *dir) close() error { return d.root.Close() }
 
+// samePath reports whether path still names the directory d has open.
+func (d *dir) samePath(path string) (bool, error) {
+	a, err := os.Stat(path)
+	if err != nil {
+		return false, err
+	}
+	b, err := d.root.Stat(".")
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(a, b), nil
+}
+
 func (d *dir) lstatRegular(name string) (fs.FileInfo, error) {
 	fi, err := d.root.Lstat(name)
 	if err != nil {

@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/djsession/djsession/djangosession"
@@ -66,7 +67,7 @@ func WithClock(now func() time.Time) Option {
 // Store is the file engine. It is safe for concurrent use.
 type Store struct {
 	settings  *djangosession.Settings
-	dir       *dir
+	dirp      atomic.Pointer[dir]
 	path      string
 	prefix    string
 	cookieAge int64
@@ -112,7 +113,7 @@ func New(s *djangosession.Settings, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("filestore: %w", err)
 	}
-	st.dir = d
+	st.dirp.Store(d)
 	st.path = path
 	return st, nil
 }
@@ -131,7 +132,32 @@ func (s *Store) FileName(key string) (string, bool) {
 
 // Close releases the directory descriptor. The Store must not be used
 // afterwards.
-func (s *Store) Close() error { return s.dir.close() }
+func (s *Store) Close() error { return s.dirp.Load().close() }
+
+// currentDir returns the open directory, reopening SESSION_FILE_PATH when
+// the path now names another directory (Django, which works with the path,
+// would follow it). A directory that no longer exists is ErrUnavailable.
+func (s *Store) currentDir() (*dir, error) {
+	d := s.dirp.Load()
+	same, err := d.samePath(s.path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: session directory: %w", djangosession.ErrUnavailable, err)
+	}
+	if same {
+		return d, nil
+	}
+	nd, err := openDir(s.path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: session directory: %w", djangosession.ErrUnavailable, err)
+	}
+	if s.dirp.CompareAndSwap(d, nd) {
+		// d may still be in use by a concurrent call: its descriptor is
+		// released by the *os.File cleanup once unreachable.
+		return nd, nil
+	}
+	nd.close()
+	return s.dirp.Load(), nil
+}
 
 func (s *Store) invalidKey(key string) error {
 	return fmt.Errorf("%w: %w: %q", djangosession.ErrNotFound, djangosession.ErrInvalidKey, key)
@@ -165,7 +191,11 @@ func (s *Store) load(ctx context.Context, r *djangosession.Record, recreate bool
 	if !ok {
 		return s.invalidKey(r.Key)
 	}
-	content, mtime, err := s.dir.readRegular(name)
+	d, err := s.currentDir()
+	if err != nil {
+		return err
+	}
+	content, mtime, err := d.readRegular(name)
 	if err != nil {
 		if errors.Is(err, errNoFile) || errors.Is(err, ErrNotRegular) {
 			return fmt.Errorf("%w: %w", djangosession.ErrNotFound, err)
@@ -201,7 +231,7 @@ func (s *Store) load(ctx context.Context, r *djangosession.Record, recreate bool
 		r.Data = data
 		return nil
 	}
-	if err := s.dir.unlink(name); err != nil && !errors.Is(err, errNoFile) && !errors.Is(err, ErrNotRegular) {
+	if err := d.unlink(name); err != nil && !errors.Is(err, errNoFile) && !errors.Is(err, ErrNotRegular) {
 		// Django ignores every OSError of delete(); a failure that is not
 		// "already gone" is reported, as the session is not removed.
 		return fmt.Errorf("%w: %w", djangosession.ErrUnavailable, err)
@@ -256,7 +286,11 @@ func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
 	if !ok {
 		return false, fmt.Errorf("%w: %q", djangosession.ErrInvalidKey, key)
 	}
-	ok, err := s.dir.exists(name)
+	d, err := s.currentDir()
+	if err != nil {
+		return false, err
+	}
+	ok, err = d.exists(name)
 	if err != nil {
 		return false, fmt.Errorf("%w: %w", djangosession.ErrUnavailable, err)
 	}
@@ -290,7 +324,11 @@ func (s *Store) Save(ctx context.Context, r *djangosession.Record, mustCreate bo
 	if err != nil {
 		return fmt.Errorf("filestore: encode: %w", err)
 	}
-	if err := s.dir.touch(name, mustCreate); err != nil {
+	d, err := s.currentDir()
+	if err != nil {
+		return err
+	}
+	if err := d.touch(name, mustCreate); err != nil {
 		switch {
 		case mustCreate && errors.Is(err, errExists):
 			return fmt.Errorf("%w: %w", djangosession.ErrKeyExists, err)
@@ -299,12 +337,12 @@ func (s *Store) Save(ctx context.Context, r *djangosession.Record, mustCreate bo
 		}
 		return fmt.Errorf("%w: %w", djangosession.ErrUnavailable, err)
 	}
-	tmp, err := s.dir.writeTemp(name+tempInfix, []byte(encoded))
+	tmp, err := d.writeTemp(name+tempInfix, []byte(encoded))
 	if err != nil {
 		return fmt.Errorf("%w: %w", djangosession.ErrUnavailable, err)
 	}
-	if err := s.dir.rename(tmp, name); err != nil {
-		s.dir.unlink(tmp)
+	if err := d.rename(tmp, name); err != nil {
+		d.unlink(tmp)
 		return fmt.Errorf("%w: %w", djangosession.ErrUnavailable, err)
 	}
 	return nil
@@ -322,7 +360,11 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if !ok {
 		return fmt.Errorf("%w: %q", djangosession.ErrInvalidKey, key)
 	}
-	err := s.dir.unlink(name)
+	d, err := s.currentDir()
+	if err != nil {
+		return err
+	}
+	err = d.unlink(name)
 	if err == nil || errors.Is(err, errNoFile) || errors.Is(err, ErrNotRegular) {
 		return nil
 	}
@@ -346,7 +388,11 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // scan on a non-ASCII file (UnicodeDecodeError), this skips that file and
 // goes on, and it stops at the first storage failure or when ctx is done.
 func (s *Store) ClearExpired(ctx context.Context) error {
-	names, err := s.dir.names()
+	d, err := s.currentDir()
+	if err != nil {
+		return err
+	}
+	names, err := d.names()
 	if err != nil {
 		return fmt.Errorf("%w: %w", djangosession.ErrUnavailable, err)
 	}

@@ -253,3 +253,38 @@ func TestBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestReplacedDirectory: Django works with the SESSION_FILE_PATH path, so
+// a directory rotated away and recreated is followed; a missing one is an
+// outage, not "no session".
+func TestReplacedDirectory(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	dir := filepath.Join(root, "sessions")
+	os.Mkdir(dir, 0o700)
+	st := newStore(t, basicSettings(t, "5.2", dir), newClock(frozen))
+	const key = "rotate00000000000000000000000000"
+	r := djangosession.Record{Key: key, Data: dictOf("a", int64(1))}
+	if err := st.Save(ctx, &r, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(dir, dir+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Load(ctx, &djangosession.Record{Key: key}); !errors.Is(err, djangosession.ErrUnavailable) {
+		t.Fatalf("Load with the directory gone: %v", err)
+	}
+	if err := st.Save(ctx, &r, true); !errors.Is(err, djangosession.ErrUnavailable) {
+		t.Fatalf("Save with the directory gone: %v", err)
+	}
+	os.Mkdir(dir, 0o700)
+	if err := st.Load(ctx, &djangosession.Record{Key: key}); !errors.Is(err, djangosession.ErrNotFound) {
+		t.Fatalf("Load in the new, empty directory: %v", err)
+	}
+	if err := st.Save(ctx, &r, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := listDir(t, dir); len(got) != 1 || got[0] != "sessionid"+key {
+		t.Fatalf("new directory holds %v", got)
+	}
+}

@@ -131,6 +131,23 @@ func TestVectors(t *testing.T) {
 				}
 				checkData(t, r.Data, c.Value("loaded"))
 				checkAfter(t, c, dir, key, r.Key)
+				// Through a Session, as Django's SessionStore: the flag
+				// "modified" follows create() on an expired file.
+				for _, n := range listDir(t, dir) {
+					os.Remove(filepath.Join(dir, n))
+				}
+				writeSession(t, dir, "sessionid"+key, encodedA1, c.Int("mtime"))
+				m, err := djangosession.NewManager(st, s, djangosession.WithClock(clk.now))
+				if err != nil {
+					t.Fatal(err)
+				}
+				sess := m.Session(key)
+				if _, err := sess.Data(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if sess.Modified() != c.Bool("modified") || (sess.Key() != key) != c.Bool("session_key_changed") {
+					t.Fatalf("Session: modified %v key %q; vector modified %v", sess.Modified(), sess.Key(), c.Bool("modified"))
+				}
 			case "load with _session_expiry inside the file", "load with int _session_expiry=60, file 140 days old":
 				now, mtime := int64(1700000000), int64(1700000000-140*86400)
 				var stored any = int64(60)
