@@ -1,0 +1,382 @@
+package djangosession_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/djsession/djsession/djangosession"
+	"github.com/djsession/djsession/djangosession/cookiestore"
+	"github.com/djsession/djsession/djangosession/dbstore"
+	"github.com/djsession/djsession/djangosession/filestore"
+	"github.com/djsession/djsession/internal/vectors"
+)
+
+// middlewareVectors is testdata/vectors/middleware_cookies.json.
+type middlewareVectors struct {
+	Conventions map[string]any `json:"conventions"`
+	Cases       []struct {
+		Desc             string         `json:"desc"`
+		Engine           string         `json:"engine"`
+		SettingsOverride map[string]any `json:"settings_overrides"`
+		FrozenTime       int64          `json:"frozen_time"`
+		DjangoVersion    string         `json:"django_version"`
+		Steps            []struct {
+			Request   string   `json:"request"`
+			Status    int      `json:"status"`
+			SetCookie []string `json:"set_cookie"`
+			Vary      *string  `json:"vary"`
+		} `json:"steps"`
+	} `json:"cases"`
+}
+
+const vectorSecret = "spec-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
+
+// vectorViews are the views the vector generator ran behind Django's
+// SessionMiddleware (the paths name what each does; /set/ stores {"a": 1},
+// as the signed cookie of the vectors shows).
+func vectorViews(t *testing.T, store djangosession.Store) http.Handler {
+	mux := http.NewServeMux()
+	must := func(w http.ResponseWriter, err error) bool {
+		if err != nil {
+			t.Errorf("view: %v", err)
+			w.WriteHeader(599)
+			return false
+		}
+		return true
+	}
+	mux.HandleFunc("/noop/", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("/set/", func(w http.ResponseWriter, r *http.Request) {
+		must(w, djangosession.FromRequest(r).Set(r.Context(), "a", int64(1)))
+	})
+	mux.HandleFunc("/read/", func(w http.ResponseWriter, r *http.Request) {
+		_, _, err := djangosession.FromRequest(r).Get(r.Context(), "a")
+		must(w, err)
+	})
+	mux.HandleFunc("/flush/", func(w http.ResponseWriter, r *http.Request) {
+		must(w, djangosession.FromRequest(r).Flush(r.Context()))
+	})
+	expiry := func(v int64) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			s := djangosession.FromRequest(r)
+			if must(w, s.Set(r.Context(), "a", int64(1))) {
+				must(w, s.SetExpiry(r.Context(), v))
+			}
+		}
+	}
+	mux.HandleFunc("/exp0/", expiry(0))
+	mux.HandleFunc("/exp300/", expiry(300))
+	status := func(code int) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if must(w, djangosession.FromRequest(r).Set(r.Context(), "a", int64(1))) {
+				w.WriteHeader(code)
+			}
+		}
+	}
+	mux.HandleFunc("/e500/", status(500))
+	mux.HandleFunc("/e503/", status(503))
+	// A concurrent logout deletes the record after this request loaded it.
+	mux.HandleFunc("/concurrent/", func(w http.ResponseWriter, r *http.Request) {
+		s := djangosession.FromRequest(r)
+		ctx := r.Context()
+		if _, _, err := s.Get(ctx, "a"); !must(w, err) {
+			return
+		}
+		if !must(w, store.Delete(ctx, s.Key())) {
+			return
+		}
+		must(w, s.Set(ctx, "a", int64(2)))
+	})
+	return mux
+}
+
+func vectorSettings(t *testing.T, version string, overrides map[string]any, fileDir string) *djangosession.Settings {
+	t.Helper()
+	cfg := map[string]any{"SECRET_KEY": vectorSecret, "TARGET_DJANGO_VERSION": version}
+	for k, v := range overrides {
+		cfg[k] = v
+	}
+	if fileDir != "" {
+		cfg["SESSION_FILE_PATH"] = fileDir
+	}
+	b, _ := json.Marshal(cfg)
+	st, err := djangosession.LoadSettings(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// newEngine opens engine (a SESSION_ENGINE value) on fresh storage with the
+// frozen clock.
+func newEngine(t *testing.T, engine string, st *djangosession.Settings, clock func() time.Time) djangosession.Store {
+	t.Helper()
+	switch engine {
+	case djangosession.EngineDB:
+		db, err := sql.Open("sqlite3", "file:"+filepath.Join(t.TempDir(), "db.sqlite3")+"?_busy_timeout=5000")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		s, err := dbstore.New(db, dbstore.SQLite, st, dbstore.WithClock(clock))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	case djangosession.EngineFile:
+		s, err := filestore.New(st, filestore.WithClock(clock))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	case djangosession.EngineSignedCookies:
+		s, err := cookiestore.New(st, cookiestore.WithClock(clock))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	t.Fatalf("no Go engine for %s", engine)
+	return nil
+}
+
+var setCookieName = regexp.MustCompile(`^([^=]+)=([^;]*)`)
+
+// TestMiddlewareVectors replays every request sequence of
+// middleware_cookies.json through Middleware with the case's engine,
+// settings and Django version, and the frozen clock, comparing status,
+// every Set-Cookie string and Vary. Random session keys are replaced by
+// <session_key_N> in order of appearance, as in the vectors. The db cases
+// are replayed a second time with the file engine, whose middleware path
+// is the same in Django (no vector case uses it or the cache engine).
+func TestMiddlewareVectors(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(vectors.Dir(t), "middleware_cookies.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vf middlewareVectors
+	if err := json.Unmarshal(raw, &vf); err != nil {
+		t.Fatal(err)
+	}
+	if len(vf.Cases) == 0 {
+		t.Fatal("no cases")
+	}
+	counts := map[string]int{}
+	for i, c := range vf.Cases {
+		engines := []string{c.Engine}
+		if c.Engine == djangosession.EngineDB {
+			engines = append(engines, djangosession.EngineFile)
+		}
+		for _, engine := range engines {
+			counts[engine]++
+			name := fmt.Sprintf("%d/%s/%s/%s", i, c.DjangoVersion, engine[strings.LastIndex(engine, ".")+1:], c.Desc)
+			t.Run(name, func(t *testing.T) {
+				frozen := time.Unix(c.FrozenTime, 0)
+				clock := func() time.Time { return frozen }
+				fileDir := ""
+				if engine == djangosession.EngineFile {
+					fileDir = t.TempDir()
+				}
+				st := vectorSettings(t, c.DjangoVersion, c.SettingsOverride, fileDir)
+				store := newEngine(t, engine, st, clock)
+				m, err := djangosession.NewManager(store, st, djangosession.WithClock(clock))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var logs bytes.Buffer
+				h := djangosession.Middleware(m, vectorViews(t, store),
+					djangosession.WithMiddlewareLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+
+				jar := map[string]string{}
+				// The cases about a cookie the server does not know start
+				// with one: an unknown key, or a value that does not verify.
+				if strings.Contains(c.Desc, "unknown session key") {
+					jar[st.SessionCookieName] = "abcdefghijklmnopqrstuvwxyz012345"
+				}
+				if strings.Contains(c.Desc, "bad cookie") {
+					jar[st.SessionCookieName] = "eyJhIjoxfQ:1r31eq:not-a-valid-signature-at-all"
+				}
+				keys := map[string]string{}
+				for j, step := range c.Steps {
+					method, target, _ := strings.Cut(step.Request, " ")
+					req := httptest.NewRequest(method, target, nil)
+					for k, v := range jar {
+						req.AddCookie(&http.Cookie{Name: k, Value: v, Quoted: false})
+					}
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, req)
+					res := rec.Result()
+					if res.StatusCode != step.Status {
+						t.Errorf("step %d %s: status %d, want %d", j, step.Request, res.StatusCode, step.Status)
+					}
+					got := res.Header.Values("Set-Cookie")
+					var norm []string
+					for _, sc := range got {
+						m := setCookieName.FindStringSubmatch(sc)
+						if m == nil {
+							t.Fatalf("bad Set-Cookie %q", sc)
+						}
+						if m[2] == `""` {
+							delete(jar, m[1])
+						} else {
+							jar[m[1]] = m[2]
+						}
+						if engine != djangosession.EngineSignedCookies && m[2] != `""` {
+							if !regexp.MustCompile(`^[a-z0-9]{32}$`).MatchString(m[2]) {
+								t.Errorf("session key %q is not 32 chars of [a-z0-9]", m[2])
+							}
+							ph, ok := keys[m[2]]
+							if !ok {
+								ph = fmt.Sprintf("<session_key_%d>", len(keys)+1)
+								keys[m[2]] = ph
+							}
+							sc = m[1] + "=" + ph + sc[len(m[0]):]
+						}
+						norm = append(norm, sc)
+					}
+					want := step.SetCookie
+					if want == nil {
+						want = []string{}
+					}
+					if norm == nil {
+						norm = []string{}
+					}
+					if !slices.Equal(norm, want) {
+						t.Errorf("step %d %s: Set-Cookie\n got %q\nwant %q", j, step.Request, norm, want)
+					}
+					var gotVary *string
+					if v := res.Header.Values("Vary"); len(v) > 0 {
+						s := strings.Join(v, ", ")
+						gotVary = &s
+					}
+					if (gotVary == nil) != (step.Vary == nil) || (gotVary != nil && *gotVary != *step.Vary) {
+						t.Errorf("step %d %s: Vary %v, want %v", j, step.Request, deref(gotVary), deref(step.Vary))
+					}
+					if step.Status == http.StatusBadRequest {
+						body := rec.Body.String()
+						if !strings.Contains(body, "<h1>Bad Request (400)</h1>") {
+							t.Errorf("400 body %q", body)
+						}
+						if !strings.Contains(logs.String(), "session was deleted before the request completed") {
+							t.Errorf("SessionInterrupted not logged: %s", logs.String())
+						}
+					}
+				}
+			})
+		}
+	}
+	// Every engine of the vectors is replayed: db, file (db's cases) and
+	// signed_cookies. None needs the cache engine.
+	if counts[djangosession.EngineDB] == 0 || counts[djangosession.EngineSignedCookies] == 0 ||
+		counts[djangosession.EngineDB]+counts[djangosession.EngineSignedCookies] != len(vf.Cases) {
+		t.Errorf("replayed %v of %d cases", counts, len(vf.Cases))
+	}
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return "<none>"
+	}
+	return *p
+}
+
+// frozenManager is a Manager over a signed_cookies store at the vectors'
+// frozen time.
+func frozenManager(t *testing.T, overrides map[string]any) (*djangosession.Manager, djangosession.Store) {
+	t.Helper()
+	frozen := time.Unix(1700000000, 0)
+	clock := func() time.Time { return frozen }
+	st := vectorSettings(t, "4.2", overrides, "")
+	store := newEngine(t, djangosession.EngineSignedCookies, st, clock)
+	m, err := djangosession.NewManager(store, st, djangosession.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, store
+}
+
+// TestMiddlewareCookieTooLarge: a signed cookie over 4096 bytes is still
+// sent, as Django sends it, but the size check logs it and hands the
+// *CookieTooLargeError to the error handler; the check can be replaced
+// (cookiestore.CheckSize) or turned off.
+func TestMiddlewareCookieTooLarge(t *testing.T) {
+	m, _ := frozenManager(t, nil)
+	big := func(w http.ResponseWriter, r *http.Request) {
+		// Incompressible text so the signed value stays large.
+		var b strings.Builder
+		for i := 0; b.Len() < 6000; i++ {
+			fmt.Fprintf(&b, "%x", uint32(i)*2654435761)
+		}
+		if err := djangosession.FromRequest(r).Set(r.Context(), "big", b.String()); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		opts    []djangosession.MiddlewareOption
+		wantErr error
+	}{
+		{"default", nil, djangosession.ErrCookieTooLarge},
+		{"cookiestore.CheckSize", []djangosession.MiddlewareOption{djangosession.WithCookieCheck(cookiestore.CheckSize)}, cookiestore.ErrCookieTooLarge},
+		{"off", []djangosession.MiddlewareOption{djangosession.WithCookieCheck(nil)}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			var reported []error
+			opts := append([]djangosession.MiddlewareOption{
+				djangosession.WithMiddlewareLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+				djangosession.WithErrorHandler(func(_ *http.Request, err error) { reported = append(reported, err) }),
+			}, tc.opts...)
+			h := djangosession.Middleware(m, http.HandlerFunc(big), opts...)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+			sc := rec.Result().Header.Values("Set-Cookie")
+			if len(sc) != 1 || len(sc[0]) <= 4096 {
+				t.Fatalf("want one cookie over 4096 bytes, got %d cookies", len(sc))
+			}
+			if tc.wantErr == nil {
+				if len(reported) != 0 || logs.Len() != 0 {
+					t.Errorf("check off, but reported %v, logged %q", reported, logs.String())
+				}
+				return
+			}
+			if len(reported) != 1 || !errors.Is(reported[0], tc.wantErr) {
+				t.Fatalf("reported %v, want %v", reported, tc.wantErr)
+			}
+			if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "too large") {
+				t.Errorf("log %q", logs.String())
+			}
+			var tl *djangosession.CookieTooLargeError
+			if errors.As(reported[0], &tl) && tl.Size != len(sc[0]) {
+				t.Errorf("measured %d bytes, header has %d", tl.Size, len(sc[0]))
+			}
+			var ctl *cookiestore.CookieTooLargeError
+			if errors.As(reported[0], &ctl) && ctl.Size != len(sc[0]) {
+				t.Errorf("cookiestore measured %d bytes, header has %d", ctl.Size, len(sc[0]))
+			}
+		})
+	}
+}
