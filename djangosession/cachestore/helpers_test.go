@@ -2,7 +2,12 @@ package cachestore
 
 import (
 	"compress/zlib"
+	"encoding/json"
 	"io"
 )
 
 func zlibWriter(w io.Writer) io.WriteCloser { return zlib.NewWriter(w) }
+
+func ioReadFull(r io.Reader, b []byte) (int, error) { return io.ReadFull(r, b) }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
