@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -24,7 +25,9 @@ import (
 	"github.com/djsession/djsession/djangosession/cookiestore"
 	"github.com/djsession/djsession/djangosession/dbstore"
 	"github.com/djsession/djsession/djangosession/filestore"
+	"github.com/djsession/djsession/internal/peer"
 	"github.com/djsession/djsession/internal/vectors"
+	"github.com/djsession/djsession/pyvalue"
 )
 
 // middlewareVectors is testdata/vectors/middleware_cookies.json.
@@ -376,6 +379,261 @@ func TestMiddlewareCookieTooLarge(t *testing.T) {
 			var ctl *cookiestore.CookieTooLargeError
 			if errors.As(reported[0], &ctl) && ctl.Size != len(sc[0]) {
 				t.Errorf("cookiestore measured %d bytes, header has %d", ctl.Size, len(sc[0]))
+			}
+		})
+	}
+}
+
+// parseQueryOrdered is how Django fills request.GET (limited_parse_qsl with
+// keep_blank_values): pairs split on '&', '+' as space, percent-decoding,
+// in order; a later pair overrides an earlier value of the same key but
+// keeps its place, as QueryDict.items() yields it.
+func parseQueryOrdered(raw string) (keys []string, vals map[string]string) {
+	vals = map[string]string{}
+	for pair := range strings.SplitSeq(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, _ = url.QueryUnescape(k)
+		v, _ = url.QueryUnescape(v)
+		if _, seen := vals[k]; !seen {
+			keys = append(keys, k)
+		}
+		vals[k] = v
+	}
+	return keys, vals
+}
+
+// protocolViews are the routes of the http subcommand of CLI_PROTOCOL.md,
+// /set, /get and /flush, as the Django peer serves them.
+func protocolViews(t *testing.T) http.Handler {
+	mux := http.NewServeMux()
+	reply := func(w http.ResponseWriter, d *pyvalue.Dict) {
+		b, err := pyvalue.MarshalJSON(d)
+		if err != nil {
+			t.Errorf("view: %v", err)
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b)
+	}
+	ok := pyvalue.NewDict(1)
+	ok.Set("ok", true)
+	fail := func(w http.ResponseWriter, err error) {
+		t.Errorf("view: %v", err)
+		w.WriteHeader(http.StatusInternalServerError)
+	}
+	mux.HandleFunc("/set", func(w http.ResponseWriter, r *http.Request) {
+		s := djangosession.FromRequest(r)
+		keys, vals := parseQueryOrdered(r.URL.RawQuery)
+		for _, k := range keys {
+			if err := s.Set(r.Context(), k, vals[k]); err != nil {
+				fail(w, err)
+				return
+			}
+		}
+		reply(w, ok)
+	})
+	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) {
+		s := djangosession.FromRequest(r)
+		_, q := parseQueryOrdered(r.URL.RawQuery)
+		v, exists, err := s.Get(r.Context(), q["k"])
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		data, err := s.Items(r.Context())
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		out := pyvalue.NewDict(3)
+		out.Set("exists", exists)
+		out.Set("value", v)
+		out.Set("data", data)
+		reply(w, out)
+	})
+	mux.HandleFunc("/flush", func(w http.ResponseWriter, r *http.Request) {
+		if err := djangosession.FromRequest(r).Flush(r.Context()); err != nil {
+			fail(w, err)
+			return
+		}
+		reply(w, ok)
+	})
+	return mux
+}
+
+// liveClient talks to the Go and Django servers as one browser would, but
+// with the cookie passed explicitly so each step says which session it uses.
+type liveResp struct {
+	status    int
+	setCookie []string
+	vary      string
+	body      map[string]any
+	cookie    string // the session cookie value set ("" none, `""` deletion)
+}
+
+func liveGet(t *testing.T, base, path, cookieName, cookie string) liveResp {
+	t.Helper()
+	req, err := http.NewRequest("GET", base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookieName+"="+cookie)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out := liveResp{status: res.StatusCode, setCookie: res.Header.Values("Set-Cookie"), vary: res.Header.Get("Vary")}
+	if err := json.NewDecoder(res.Body).Decode(&out.body); err != nil {
+		t.Fatalf("%s%s: status %d, body: %v", base, path, res.StatusCode, err)
+	}
+	for _, sc := range out.setCookie {
+		if m := setCookieName.FindStringSubmatch(sc); m != nil && m[1] == cookieName {
+			out.cookie = m[2]
+		}
+	}
+	return out
+}
+
+// cookieShape blanks the value and the expires date of a Set-Cookie string
+// (both depend on the moment), keeping every other byte.
+var cookieShapeRe = regexp.MustCompile(`^([^=]+)=[^;]*(.*?)(; expires=[^;]+)?(;.*)?$`)
+
+func cookieShape(sc string) string {
+	m := cookieShapeRe.FindStringSubmatch(sc)
+	if m == nil {
+		return sc
+	}
+	exp := ""
+	if m[3] != "" {
+		exp = "; expires=<date>"
+	}
+	return m[1] + "=<value>" + m[2] + exp + m[4]
+}
+
+// TestMiddlewareLiveDjango runs the Go middleware (behind the protocol's
+// /set, /get, /flush routes) and real Django 3.2's SessionMiddleware (the
+// peer's http subcommand) on one SQLite database, one session directory or
+// one SECRET_KEY: a session set through one is read through the other in
+// both directions, a flush through either removes the session for both,
+// and both send Set-Cookie strings of the same shape (deletion cookies
+// byte for byte).
+func TestMiddlewareLiveDjango(t *testing.T) {
+	peer.Require(t)
+	dj := peer.Django(t)
+	for _, engine := range []string{djangosession.EngineDB, djangosession.EngineFile, djangosession.EngineSignedCookies} {
+		t.Run(engine[strings.LastIndex(engine, ".")+1:], func(t *testing.T) {
+			t.Parallel()
+			cfg := map[string]any{
+				"SECRET_KEY":            vectorSecret,
+				"TARGET_DJANGO_VERSION": "3.2",
+				"SESSION_ENGINE":        engine,
+			}
+			switch engine {
+			case djangosession.EngineDB:
+				cfg["DATABASES"] = map[string]any{"default": map[string]any{
+					"ENGINE": "django.db.backends.sqlite3", "NAME": filepath.Join(t.TempDir(), "db.sqlite3")}}
+			case djangosession.EngineFile:
+				cfg["SESSION_FILE_PATH"] = t.TempDir()
+			}
+			b, _ := json.Marshal(cfg)
+			st, err := djangosession.LoadSettings(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var store djangosession.Store
+			switch engine {
+			case djangosession.EngineDB:
+				db, err := sql.Open("sqlite3", "file:"+cfg["DATABASES"].(map[string]any)["default"].(map[string]any)["NAME"].(string)+"?_busy_timeout=5000")
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				s, err := dbstore.New(db, dbstore.SQLite, st)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Migrate(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				store = s
+			default:
+				store = newEngine(t, engine, st, time.Now)
+			}
+			m, err := djangosession.NewManager(store, st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			goSrv := httptest.NewServer(djangosession.Middleware(m, protocolViews(t)))
+			t.Cleanup(goSrv.Close)
+			djURL := dj.StartHTTP(t, cfg)
+			servers := map[string]string{"go": goSrv.URL, "django": djURL}
+			const name = "sessionid"
+			serverSide := engine != djangosession.EngineSignedCookies
+
+			for _, dir := range [][2]string{{"go", "django"}, {"django", "go"}} {
+				w, r := servers[dir[0]], servers[dir[1]]
+				t.Run(dir[0]+"-sets-"+dir[1]+"-reads", func(t *testing.T) {
+					set := liveGet(t, w, "/set?a=1&b=h%C3%A9llo+w%C3%B6rld&c=%F0%9F%98%80", name, "")
+					if set.status != 200 || set.cookie == "" || set.cookie == `""` || set.vary != "Cookie" {
+						t.Fatalf("set: %+v", set)
+					}
+					got := liveGet(t, r, "/get?k=b", name, set.cookie)
+					if got.status != 200 || got.body["exists"] != true || got.body["value"] != "héllo wörld" {
+						t.Fatalf("get: %+v", got)
+					}
+					data, _ := got.body["data"].(map[string]any)
+					if len(data) != 3 || data["a"] != "1" || data["c"] != "😀" {
+						t.Errorf("data %v", data)
+					}
+					if len(got.setCookie) != 0 || got.vary != "Cookie" {
+						t.Errorf("read-only request: Set-Cookie %q, Vary %q", got.setCookie, got.vary)
+					}
+					// The reader changes the session; the writer sees it.
+					upd := liveGet(t, r, "/set?d=4", name, set.cookie)
+					if upd.cookie == "" {
+						t.Fatalf("update sent no cookie: %+v", upd)
+					}
+					if serverSide && upd.cookie != set.cookie {
+						t.Errorf("update changed the key %q -> %q", set.cookie, upd.cookie)
+					}
+					back := liveGet(t, w, "/get?k=d", name, upd.cookie)
+					if back.body["exists"] != true || back.body["value"] != "4" || len(back.body["data"].(map[string]any)) != 4 {
+						t.Errorf("read back: %+v", back)
+					}
+					// Same shape of first-write cookie from both sides.
+					if a, b := cookieShape(set.setCookie[0]), cookieShape(upd.setCookie[0]); a != b {
+						t.Errorf("Set-Cookie shapes differ:\n%s: %s\n%s: %s", dir[0], a, dir[1], b)
+					}
+					// The reader flushes: deletion cookie, and the writer no
+					// longer finds the session.
+					fl := liveGet(t, r, "/flush", name, upd.cookie)
+					want := name + `=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax`
+					if len(fl.setCookie) != 1 || fl.setCookie[0] != want {
+						t.Errorf("flush Set-Cookie %q, want %q", fl.setCookie, want)
+					}
+					after := liveGet(t, w, "/get?k=a", name, upd.cookie)
+					if serverSide {
+						if after.body["exists"] != false || len(after.body["data"].(map[string]any)) != 0 {
+							t.Errorf("after flush: %+v", after)
+						}
+						// Unknown key + read: the writer deletes the cookie too.
+						if len(after.setCookie) != 1 || after.setCookie[0] != want {
+							t.Errorf("after flush Set-Cookie %q, want %q", after.setCookie, want)
+						}
+					} else if after.body["exists"] != true {
+						// A signed cookie cannot be revoked (Django's documented
+						// behaviour): a client that ignored the deletion cookie
+						// still has its session on both sides.
+						t.Errorf("signed cookie after flush: %+v", after)
+					}
+				})
 			}
 		})
 	}
