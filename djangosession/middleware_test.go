@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -577,6 +578,40 @@ func TestMiddlewareLiveDjango(t *testing.T) {
 			const name = "sessionid"
 			serverSide := engine != djangosession.EngineSignedCookies
 
+			// Odd Cookie headers: both middlewares must agree on whether the
+			// session cookie was sent, which value wins, and what to answer.
+			t.Run("cookie headers", func(t *testing.T) {
+				key := liveGet(t, goSrv.URL, "/set?a=1", name, "").cookie
+				for _, h := range []string{
+					"", name + "=", name + "=short", name + `="abcdefghijkl"`, name + "=x; " + name + "=" + key,
+					name + "=" + key + "; " + name + "=x", " " + name + " = " + key + " ", "other=1",
+					name + `="` + key + `"`, "=" + key, name,
+				} {
+					var res [2]liveResp
+					for i, base := range []string{goSrv.URL, djURL} {
+						req, _ := http.NewRequest("GET", base+"/get?k=a", nil)
+						if h != "" {
+							req.Header.Set("Cookie", h)
+						}
+						r, err := http.DefaultClient.Do(req)
+						if err != nil {
+							t.Fatal(err)
+						}
+						res[i] = liveResp{status: r.StatusCode, setCookie: r.Header.Values("Set-Cookie"), vary: r.Header.Get("Vary")}
+						json.NewDecoder(r.Body).Decode(&res[i].body)
+						r.Body.Close()
+						for j := range res[i].setCookie {
+							res[i].setCookie[j] = cookieShape(res[i].setCookie[j])
+						}
+					}
+					g, d := res[0], res[1]
+					if g.status != d.status || !slices.Equal(g.setCookie, d.setCookie) || g.vary != d.vary ||
+						fmt.Sprint(g.body) != fmt.Sprint(d.body) {
+						t.Errorf("Cookie %q:\n go     %+v\n django %+v", h, g, d)
+					}
+				}
+			})
+
 			for _, dir := range [][2]string{{"go", "django"}, {"django", "go"}} {
 				w, r := servers[dir[0]], servers[dir[1]]
 				t.Run(dir[0]+"-sets-"+dir[1]+"-reads", func(t *testing.T) {
@@ -637,4 +672,201 @@ func TestMiddlewareLiveDjango(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dbManager is a Manager over a fresh SQLite db engine with the real clock.
+func dbManager(t *testing.T, version string) (*djangosession.Manager, *dbstore.Store, *sql.DB) {
+	t.Helper()
+	st := vectorSettings(t, version, nil, "")
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(t.TempDir(), "db.sqlite3")+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, err := dbstore.New(db, dbstore.SQLite, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m, err := djangosession.NewManager(s, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, s, db
+}
+
+type mwRun struct {
+	rec      *httptest.ResponseRecorder
+	logs     string
+	reported []error
+}
+
+func serve(t *testing.T, m *djangosession.Manager, cookie string, h http.HandlerFunc) mwRun {
+	t.Helper()
+	var logs bytes.Buffer
+	var run mwRun
+	mw := djangosession.Middleware(m, h,
+		djangosession.WithMiddlewareLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+		djangosession.WithErrorHandler(func(_ *http.Request, err error) { run.reported = append(run.reported, err) }))
+	req := httptest.NewRequest("GET", "/p", nil)
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	run.rec = httptest.NewRecorder()
+	mw.ServeHTTP(run.rec, req)
+	run.logs = logs.String()
+	return run
+}
+
+func sessionKeyOf(t *testing.T, rec *httptest.ResponseRecorder) string {
+	t.Helper()
+	for _, sc := range rec.Result().Header.Values("Set-Cookie") {
+		if m := setCookieName.FindStringSubmatch(sc); m != nil && m[1] == "sessionid" {
+			return m[2]
+		}
+	}
+	return ""
+}
+
+// TestMiddlewareBehaviour covers what the vectors cannot show: the
+// net/http side of the middleware (writes before session changes, flushes,
+// replaced responses, Vary merging, storage failures).
+func TestMiddlewareBehaviour(t *testing.T) {
+	ctx := context.Background()
+	t.Run("no session outside the middleware", func(t *testing.T) {
+		if djangosession.FromRequest(httptest.NewRequest("GET", "/", nil)) != nil {
+			t.Error("FromRequest without middleware is not nil")
+		}
+	})
+	t.Run("late change of a known session is saved, without cookie", func(t *testing.T) {
+		m, store, _ := dbManager(t, "4.2")
+		first := serve(t, m, "", func(w http.ResponseWriter, r *http.Request) {
+			djangosession.FromRequest(r).Set(r.Context(), "a", int64(1))
+		})
+		key := sessionKeyOf(t, first.rec)
+		if key == "" {
+			t.Fatal("no session")
+		}
+		late := serve(t, m, "sessionid="+key, func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "body first")
+			djangosession.FromRequest(r).Set(r.Context(), "late", "x")
+		})
+		if sc := late.rec.Result().Header.Values("Set-Cookie"); len(sc) != 0 || late.rec.Body.String() != "body first" {
+			t.Errorf("Set-Cookie %q body %q", sc, late.rec.Body.String())
+		}
+		if len(late.reported) != 1 || !errors.Is(late.reported[0], djangosession.ErrLateSessionChange) || !strings.Contains(late.logs, "level=WARN") {
+			t.Errorf("reported %v, logs %s", late.reported, late.logs)
+		}
+		rec := &djangosession.Record{Key: key}
+		if err := store.Load(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := rec.Data.Get("late"); !ok || v != "x" {
+			t.Errorf("late change not stored: %v", rec.Data)
+		}
+	})
+	t.Run("late change of a new session is lost and logged", func(t *testing.T) {
+		m, store, db := dbManager(t, "4.2")
+		_ = store
+		run := serve(t, m, "", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusAccepted)
+			djangosession.FromRequest(r).Set(r.Context(), "a", int64(1))
+		})
+		if run.rec.Code != http.StatusAccepted || len(run.rec.Result().Header.Values("Set-Cookie")) != 0 {
+			t.Errorf("status %d, Set-Cookie %q", run.rec.Code, run.rec.Result().Header.Values("Set-Cookie"))
+		}
+		if len(run.reported) != 1 || !errors.Is(run.reported[0], djangosession.ErrLateSessionChange) || !strings.Contains(run.logs, "level=ERROR") {
+			t.Errorf("reported %v, logs %s", run.reported, run.logs)
+		}
+		var n int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM django_session`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%d rows (%v): an orphan session was stored", n, err)
+		}
+	})
+	t.Run("late flush is logged", func(t *testing.T) {
+		m, _, _ := dbManager(t, "4.2")
+		key := sessionKeyOf(t, serve(t, m, "", func(w http.ResponseWriter, r *http.Request) {
+			djangosession.FromRequest(r).Set(r.Context(), "a", int64(1))
+		}).rec)
+		run := serve(t, m, "sessionid="+key, func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte("x"))
+			djangosession.FromRequest(r).Flush(r.Context())
+		})
+		if len(run.reported) != 1 || !errors.Is(run.reported[0], djangosession.ErrLateSessionChange) {
+			t.Errorf("reported %v", run.reported)
+		}
+	})
+	t.Run("Flush sends the cookie first", func(t *testing.T) {
+		m, _, _ := dbManager(t, "4.2")
+		run := serve(t, m, "", func(w http.ResponseWriter, r *http.Request) {
+			djangosession.FromRequest(r).Set(r.Context(), "a", int64(1))
+			if err := http.NewResponseController(w).Flush(); err != nil {
+				t.Error(err)
+			}
+			w.Write([]byte("streamed"))
+		})
+		if sessionKeyOf(t, run.rec) == "" || !run.rec.Flushed || len(run.reported) != 0 {
+			t.Errorf("cookie %q flushed %v reported %v", sessionKeyOf(t, run.rec), run.rec.Flushed, run.reported)
+		}
+	})
+	t.Run("Vary merges with the handler's", func(t *testing.T) {
+		m, _, _ := dbManager(t, "4.2")
+		run := serve(t, m, "", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Add("Vary", "Accept-Encoding")
+			w.Header().Add("Vary", "cookie")
+			djangosession.FromRequest(r).Get(r.Context(), "a")
+		})
+		if got := run.rec.Result().Header.Values("Vary"); len(got) != 1 || got[0] != "Accept-Encoding, cookie" {
+			t.Errorf("Vary %q", got)
+		}
+	})
+	t.Run("empty cookie value is deleted", func(t *testing.T) {
+		m, _, _ := dbManager(t, "4.2")
+		run := serve(t, m, "sessionid=", func(w http.ResponseWriter, r *http.Request) {})
+		want := `sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax`
+		if got := run.rec.Result().Header.Values("Set-Cookie"); len(got) != 1 || got[0] != want || run.rec.Header().Get("Vary") != "Cookie" {
+			t.Errorf("Set-Cookie %q Vary %q", got, run.rec.Header().Get("Vary"))
+		}
+	})
+	t.Run("SessionInterrupted replaces the handler's response", func(t *testing.T) {
+		m, store, _ := dbManager(t, "3.2")
+		key := sessionKeyOf(t, serve(t, m, "", func(w http.ResponseWriter, r *http.Request) {
+			djangosession.FromRequest(r).Set(r.Context(), "a", int64(1))
+		}).rec)
+		var writeErr error
+		run := serve(t, m, "sessionid="+key, func(w http.ResponseWriter, r *http.Request) {
+			s := djangosession.FromRequest(r)
+			s.Set(r.Context(), "a", int64(2))
+			store.Delete(r.Context(), key) // a concurrent logout
+			w.Header().Set("X-Handler", "1")
+			w.Header().Set("Content-Type", "application/json")
+			_, writeErr = w.Write([]byte(`{"ok":true}`))
+		})
+		res := run.rec.Result()
+		want := "\n<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>Bad Request (400)</title>\n</head>\n<body>\n  <h1>Bad Request (400)</h1><p></p>\n</body>\n</html>\n"
+		if res.StatusCode != 400 || run.rec.Body.String() != want || res.Header.Get("X-Handler") != "" ||
+			res.Header.Get("Content-Type") != "text/html" || len(res.Header.Values("Set-Cookie")) != 0 || res.Header.Get("Vary") != "" {
+			t.Errorf("status %d headers %v body %q", res.StatusCode, res.Header, run.rec.Body.String())
+		}
+		if !errors.Is(writeErr, djangosession.ErrSessionInterrupted) {
+			t.Errorf("handler's Write: %v", writeErr)
+		}
+		if len(run.reported) != 1 || !errors.Is(run.reported[0], djangosession.ErrSessionInterrupted) ||
+			!strings.Contains(run.logs, djangosession.SessionInterruptedMessage) || !strings.Contains(run.logs, "Bad Request: /p") {
+			t.Errorf("reported %v logs %s", run.reported, run.logs)
+		}
+	})
+	t.Run("storage down gives the 500 page", func(t *testing.T) {
+		m, _, db := dbManager(t, "4.2")
+		run := serve(t, m, "", func(w http.ResponseWriter, r *http.Request) {
+			djangosession.FromRequest(r).Set(r.Context(), "a", int64(1))
+			db.Close()
+		})
+		if run.rec.Code != 500 || !strings.Contains(run.rec.Body.String(), "<h1>Server Error (500)</h1>") ||
+			len(run.reported) != 1 || !errors.Is(run.reported[0], djangosession.ErrUnavailable) {
+			t.Errorf("status %d body %q reported %v", run.rec.Code, run.rec.Body.String(), run.reported)
+		}
+	})
 }
