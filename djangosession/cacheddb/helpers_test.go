@@ -32,7 +32,12 @@ type testDB struct {
 	django  map[string]any
 }
 
-func openDB(t *testing.T, name string) *testDB {
+func openDB(t *testing.T, name string) *testDB { return openDBTB(t, name) }
+
+// openDBB is an SQLite database for benchmarks.
+func openDBB(b *testing.B) *testDB { return openDBTB(b, "sqlite") }
+
+func openDBTB(t testing.TB, name string) *testDB {
 	t.Helper()
 	tdb := &testDB{name: name}
 	var driver, dsn string
