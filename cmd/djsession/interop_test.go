@@ -7,7 +7,9 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/djsession/djsession/internal/peer"
@@ -227,5 +229,46 @@ func (g gen) pickleValue() any {
 		return d
 	default:
 		return pyvalue.NewTimeDelta(int64(g.r.IntN(1000)-500), int64(g.r.IntN(86400)), int64(g.r.IntN(1000000)))
+	}
+}
+
+// TestInteropISOExpiryOn32 covers a session written for Django ≥ 4.1 (an
+// ISO-text _session_expiry) and read by a 3.2 project sharing the files:
+// 3.2 cannot compute its expiry date, and both sides say so the same way.
+func TestInteropISOExpiryOn32(t *testing.T) {
+	peer.Require(t)
+	t.Run("file", func(t *testing.T) {
+		// The file engine's load() itself compares the expiry: it raises.
+		isoExpiryOn32(t, map[string]any{"SESSION_ENGINE": "django.contrib.sessions.backends.file", "SESSION_FILE_PATH": t.TempDir()})
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		// The db engine loads; get_expiry_date() raises.
+		cfg := map[string]any{"SECRET_KEY": testSecret, "DATABASES": map[string]any{"default": map[string]any{"ENGINE": djangoSQLite, "NAME": filepath.Join(t.TempDir(), "x.db")}}}
+		if r := goRun(t, cfg, "migrate", nil, nil); r.RC != 0 {
+			t.Fatalf("migrate: %s", r.Stdout)
+		}
+		isoExpiryOn32(t, cfg)
+	})
+}
+
+func isoExpiryOn32(t *testing.T, base map[string]any) {
+	base["SECRET_KEY"], base["USE_TZ"], base["TIME_ZONE"] = testSecret, true, "UTC"
+	cfg42, cfg32 := map[string]any{"TARGET_DJANGO_VERSION": "4.2"}, map[string]any{"TARGET_DJANGO_VERSION": "3.2"}
+	for k, v := range base {
+		cfg42[k], cfg32[k] = v, v
+	}
+	r := goRun(t, cfg42, "write", nil, `{"data":{"a":1},"expiry":"2099-01-02T03:04:05+00:00"}`)
+	key := str(t, parse(t, r), "session_key")
+	g := goRun(t, cfg32, "read", []string{key}, nil)
+	d := django(t, cfg32).Do(t, peer.Call{Sub: "read", Args: []string{key}})
+	if g.RC != exitError || d.RC != exitError {
+		t.Fatalf("rc go %d %s / django %d %s", g.RC, g.Stdout, d.RC, d.Stdout)
+	}
+	gd, dd := parse(t, g), parse(t, d)
+	if strings.Join(keysOf(gd), ",") != strings.Join(keysOf(dd), ",") || get(t, gd, "kind") != get(t, dd, "kind") {
+		t.Fatalf("go %s / django %s", g.Stdout, d.Stdout)
+	}
+	if gv, ok := gd.Get("data"); ok && mustJSON(t, gv) != mustJSON(t, get(t, dd, "data")) {
+		t.Fatalf("data: go %s / django %s", g.Stdout, d.Stdout)
 	}
 }

@@ -206,6 +206,10 @@ func cmdRead(e *env) error {
 	sess := se.manager.Session(key)
 	data, err := sess.Data(e.ctx)
 	if err != nil {
+		if errors.Is(err, djangosession.ErrInvalidExpiry) || errors.Is(err, filestore.ErrNotASCII) {
+			// Django's load() raises here (TypeError, UnicodeDecodeError).
+			return &kindError{"exception", err}
+		}
 		return err
 	}
 	exists := sess.Key() != "" && sess.Key() == key
