@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/maphash"
+	"math/bits"
 	"math"
 	"math/big"
 	"strconv"
@@ -426,6 +427,9 @@ func (s *scanner) number(start int) (any, int, error) {
 		}
 	}
 	if isFloat {
+		if f, ok := fastFloat(b[start:i]); ok {
+			return s.a.boxFloat(f), i, nil
+		}
 		var f float64
 		var err error
 		if s.shared {
@@ -484,6 +488,77 @@ func (s *scanner) number(start int) (any, int, error) {
 	return z, i, nil
 }
 
+// exactPow10 are the powers of ten a float64 holds exactly.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// fastFloat converts a well-formed JSON number (already scanned) when
+// Clinger's fast path applies: at most 15 significant digits and a decimal
+// exponent within ±22, so that the digits and the power of ten are exact
+// float64s and one IEEE multiplication or division rounds correctly — the
+// same result as strconv.ParseFloat and Python's float(). ok is false
+// otherwise.
+func fastFloat(b []byte) (f float64, ok bool) {
+	neg := b[0] == '-'
+	i := 0
+	if neg {
+		i = 1
+	}
+	var mant uint64
+	nd, exp := 0, 0
+	afterDot := false
+	for ; i < len(b) && b[i] != 'e' && b[i] != 'E'; i++ {
+		c := b[i]
+		if c == '.' {
+			afterDot = true
+			continue
+		}
+		if nd > 0 || c != '0' {
+			nd++ // significant digits: leading zeros do not count
+			if nd > 15 {
+				return 0, false
+			}
+		}
+		mant = mant*10 + uint64(c-'0')
+		if afterDot {
+			exp--
+		}
+	}
+	if i < len(b) { // exponent
+		i++
+		eneg := false
+		if b[i] == '-' || b[i] == '+' {
+			eneg = b[i] == '-'
+			i++
+		}
+		e := 0
+		for ; i < len(b); i++ {
+			e = e*10 + int(b[i]-'0')
+			if e > 1000 {
+				return 0, false
+			}
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+	}
+	f = float64(mant)
+	switch {
+	case exp == 0:
+	case exp > 0 && exp <= 22:
+		f *= exactPow10[exp]
+	case exp < 0 && exp >= -22:
+		f /= exactPow10[-exp]
+	default:
+		return 0, false
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
@@ -534,6 +609,16 @@ func (s *scanner) stringRaw(start int) (string, int, error) {
 		special := ((q-ones)&^q | (bs-ones)&^bs | (x-ones*0x20)&^x) & highs
 		special |= x & hi
 		if special != 0 {
+			// The lowest flagged byte is exact (the borrows of these
+			// tests only flag bytes above a true hit): if it is the
+			// closing quote, the string is plain.
+			i += bits.TrailingZeros64(special) >> 3
+			if b[i] == '"' {
+				if s.shared {
+					return s.str[start+1 : i], i + 1, nil
+				}
+				return string(b[start+1 : i]), i + 1, nil
+			}
 			break
 		}
 		i += 8
@@ -645,15 +730,24 @@ func (s *scanner) buildDict(kv []any) *Dict {
 	d.keys, d.vals = keys, vals
 	dup := false
 	if n <= linearLimit {
+		// Compare cheap signatures (length, first and last byte) first;
+		// only equal signatures need a string comparison.
+		var strs [linearLimit]string
+		var sigs [linearLimit]uint64
 	scan:
-		for i := 1; i < n; i++ {
-			ki := keys[i].(string)
+		for i := 0; i < n; i++ {
+			k := keys[i].(string)
+			sig := uint64(len(k))
+			if len(k) > 0 {
+				sig |= uint64(k[0])<<48 | uint64(k[len(k)-1])<<56
+			}
 			for j := 0; j < i; j++ {
-				if keys[j].(string) == ki {
+				if sigs[j] == sig && strs[j] == k {
 					dup = true
 					break scan
 				}
 			}
+			strs[i], sigs[i] = k, sig
 		}
 	} else {
 		dup = hasDuplicate(keys)
