@@ -291,11 +291,6 @@ func (e *env) readInput() (*pyvalue.Dict, error) {
 	return d, nil
 }
 
-// field returns input[name], or nil when absent.
-func field(in *pyvalue.Dict, name string) (any, bool) {
-	return in.Get(name)
-}
-
 func stringField(in *pyvalue.Dict, name, def string) (string, error) {
 	v, ok := in.Get(name)
 	if !ok || v == nil {

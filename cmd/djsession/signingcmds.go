@@ -28,21 +28,7 @@ func signingCommands() []*command {
 // settings: SECRET_KEY, SECRET_KEY_FALLBACKS where the target has them, the
 // hashing algorithm of the target and 3.2's SHA-1 acceptance.
 func timestampSigner(s *djangosession.Settings, salt string) (*signing.TimestampSigner, error) {
-	t, err := signing.NewTimestampSigner(signerOptions(s, salt))
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
-}
-
-func signerOptions(s *djangosession.Settings, salt string) signing.Options {
-	return signing.Options{
-		Key:          s.SecretKey,
-		FallbackKeys: s.FallbackKeys(),
-		Salt:         salt,
-		Algorithm:    s.HashingAlgorithm(),
-		AcceptSHA1:   s.Version().AcceptsSHA1(),
-	}
+	return s.NewSigner(salt)
 }
 
 // settingsChecked returns the settings after Django's own checks.
