@@ -124,6 +124,9 @@ func Open(c djangosession.Cache, opts ...OpenOption) (Cache, error) {
 	if c.Version != nil {
 		version = *c.Version
 	}
+	if err := checkBehaviors(c); err != nil {
+		return nil, err
+	}
 	switch c.Backend {
 	case BackendPyMemcache, BackendPyLibMC:
 		f := FlavorPyMemcache
@@ -150,4 +153,30 @@ func OpenAlias(s *djangosession.Settings, alias string, opts ...OpenOption) (Cac
 		return nil, fmt.Errorf("cachestore: CACHES has no %q entry", alias)
 	}
 	return Open(c, opts...)
+}
+
+// checkBehaviors refuses pylibmc OPTIONS["behaviors"] that move keys to
+// other servers than libmemcached's default one-at-a-time modula
+// distribution would (ketama, another hash or distribution): placing keys
+// differently from Django would silently lose sessions.
+func checkBehaviors(c djangosession.Cache) error {
+	if c.Backend != BackendPyLibMC {
+		return nil
+	}
+	b, _ := c.Options["behaviors"].(map[string]any)
+	for k, v := range b {
+		ok := true
+		switch k {
+		case "ketama", "ketama_weighted", "ketama_hash", "_hash_with_prefix_key", "num_replicas":
+			ok = v == nil || v == false || v == float64(0) || v == int64(0) || v == 0
+		case "hash":
+			ok = v == "default"
+		case "distribution":
+			ok = v == "modula"
+		}
+		if !ok {
+			return fmt.Errorf("%w: PyLibMCCache behaviors %s=%v change key placement (only hash \"default\" with modula distribution is implemented)", ErrUnsupportedBackend, k, v)
+		}
+	}
+	return nil
 }

@@ -3,11 +3,13 @@ package cachestore
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"math/big"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/djsession/djsession/djangosession"
 	"github.com/djsession/djsession/internal/vectors"
 	"github.com/djsession/djsession/pickle_compat"
 	"github.com/djsession/djsession/pyvalue"
@@ -302,4 +304,19 @@ func TestLocations(t *testing.T) {
 		t.Errorf("%+v %v", s, err)
 	}
 	_ = hex.EncodeToString
+}
+
+func TestOpenRefusesPlacementBehaviors(t *testing.T) {
+	for _, b := range []map[string]any{{"ketama": true}, {"hash": "md5"}, {"distribution": "consistent"}} {
+		_, err := Open(djangosession.Cache{Backend: BackendPyLibMC, Location: "127.0.0.1:1", Options: map[string]any{"behaviors": b}})
+		if !errors.Is(err, ErrUnsupportedBackend) {
+			t.Errorf("%v: %v", b, err)
+		}
+	}
+	if _, err := Open(djangosession.Cache{Backend: BackendPyLibMC, Location: "127.0.0.1:1", Options: map[string]any{"behaviors": map[string]any{"tcp_nodelay": true, "ketama": false}}}); err != nil {
+		t.Error(err)
+	}
+	if _, err := Open(djangosession.Cache{Backend: "django.core.cache.backends.locmem.LocMemCache"}); !errors.Is(err, ErrUnsupportedBackend) {
+		t.Error(err)
+	}
 }
