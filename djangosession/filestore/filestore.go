@@ -31,6 +31,7 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/djsession/djsession/djangosession"
 	"github.com/djsession/djsession/pyvalue"
@@ -212,7 +213,10 @@ func (s *Store) load(ctx context.Context, r *djangosession.Record, recreate bool
 		r.Data = pyvalue.NewDict(0)
 		return nil
 	}
-	data, err := s.codec.Decode(string(content))
+	// content is a fresh buffer never written again: share it as the
+	// string rather than copy it (up to the whole file).
+	text := unsafe.String(unsafe.SliceData(content), len(content))
+	data, err := s.codec.Decode(text)
 	if err != nil {
 		var de *djangosession.DecodeError
 		if errors.As(err, &de) && de.Raises {
@@ -221,7 +225,7 @@ func (s *Store) load(ctx context.Context, r *djangosession.Record, recreate bool
 			return fmt.Errorf("filestore: %s: %w", name, err)
 		}
 		// Django's empty session, with its log line where it logs one.
-		data = s.codec.DecodeOrEmpty(string(content))
+		data = s.codec.DecodeOrEmpty(text)
 	}
 	expired, err := s.expired(data, mtime)
 	if err != nil {
