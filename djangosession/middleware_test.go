@@ -109,7 +109,7 @@ func vectorViews(t *testing.T, store djangosession.Store) http.Handler {
 	return mux
 }
 
-func vectorSettings(t *testing.T, version string, overrides map[string]any, fileDir string) *djangosession.Settings {
+func vectorSettings(t testing.TB, version string, overrides map[string]any, fileDir string) *djangosession.Settings {
 	t.Helper()
 	cfg := map[string]any{"SECRET_KEY": vectorSecret, "TARGET_DJANGO_VERSION": version}
 	for k, v := range overrides {
@@ -868,5 +868,71 @@ func TestMiddlewareBehaviour(t *testing.T) {
 			len(run.reported) != 1 || !errors.Is(run.reported[0], djangosession.ErrUnavailable) {
 			t.Errorf("status %d body %q reported %v", run.rec.Code, run.rec.Body.String(), run.reported)
 		}
+	})
+}
+
+// BenchmarkMiddleware measures the middleware around a handler: untouched
+// session, a signed_cookies write (sign + Set-Cookie), and a db read plus
+// write of an existing session on SQLite.
+func BenchmarkMiddleware(b *testing.B) {
+	frozen := time.Unix(1700000000, 0)
+	clock := func() time.Time { return frozen }
+	st := vectorSettings(b, "4.2", map[string]any{"SESSION_ENGINE": djangosession.EngineSignedCookies}, "")
+	cs, err := cookiestore.New(st, cookiestore.WithClock(clock))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cm, err := djangosession.NewManager(cs, st, djangosession.WithClock(clock))
+	if err != nil {
+		b.Fatal(err)
+	}
+	noop := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	set := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := djangosession.FromRequest(r)
+		n, _ := s.GetInt64(r.Context(), "n")
+		if err := s.Set(r.Context(), "n", n+1); err != nil {
+			b.Error(err)
+		}
+	})
+	run := func(b *testing.B, h http.Handler, cookie string) {
+		req := httptest.NewRequest("GET", "/", nil)
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				b.Fatal(rec.Code)
+			}
+		}
+	}
+	b.Run("noop", func(b *testing.B) { run(b, djangosession.Middleware(cm, noop), "") })
+	b.Run("signed_cookies/set", func(b *testing.B) {
+		run(b, djangosession.Middleware(cm, set), "sessionid=eyJhIjoxfQ:1r31eq:VplhdrUFi_Fm_9wAMUYIHMZLeCyz4tNA7t1-6ly1DeY")
+	})
+	b.Run("db-sqlite/set", func(b *testing.B) {
+		dst := vectorSettings(b, "4.2", nil, "")
+		db, err := sql.Open("sqlite3", "file:"+filepath.Join(b.TempDir(), "db.sqlite3")+"?_busy_timeout=5000&_journal_mode=WAL")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		ds, err := dbstore.New(db, dbstore.SQLite, dst)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := ds.Migrate(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		dm, err := djangosession.NewManager(ds, dst)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := djangosession.Middleware(dm, set)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		run(b, h, strings.SplitN(rec.Header().Get("Set-Cookie"), ";", 2)[0])
 	})
 }
