@@ -134,7 +134,11 @@ func TestConcurrentDjangoReader(t *testing.T) {
 		expected[i] = map[string]any{"version": v, "blob": b}
 	}
 	in, _ := json.Marshal(expected)
-	cmd := exec.Command(peer.Python, filepath.Join("testdata", "django_reader.py"), dir, key, "1.5", specSecret)
+	python := peer.Python // the interpreter peer.Require checked
+	if p := os.Getenv("DJS_PYTHON"); p != "" {
+		python = p
+	}
+	cmd := exec.Command(python, filepath.Join("testdata", "django_reader.py"), dir, key, "1.5", specSecret)
 	cmd.Stdin = bytes.NewReader(in)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
