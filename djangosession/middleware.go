@@ -143,7 +143,10 @@ func FromRequest(r *http.Request) *Session { return FromContext(r.Context()) }
 // session's Modified flag is reset so that such later changes show.
 //
 // A handler that panics gets no session save, as Django saves nothing for
-// the 500 response an exception produces.
+// the 500 response an exception produces; nor does one that hijacks the
+// connection before writing (there is no response to carry a cookie).
+// Requests are independent: as with Django, two concurrent requests of one
+// session each save their own copy, the last write winning.
 func Middleware(m *Manager, next http.Handler, opts ...MiddlewareOption) http.Handler {
 	cfg := middlewareConfig{check: CheckCookieSize}
 	for _, o := range opts {
@@ -205,6 +208,12 @@ func (w *sessionWriter) WriteHeader(code int) {
 		if w.replaced == nil {
 			w.ResponseWriter.WriteHeader(code) // net/http reports the superfluous call
 		}
+		return
+	}
+	if code < 100 || code > 999 {
+		// net/http panics on these; decide nothing for a response that
+		// cannot be sent.
+		w.ResponseWriter.WriteHeader(code)
 		return
 	}
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
