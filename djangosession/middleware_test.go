@@ -858,6 +858,49 @@ func TestMiddlewareBehaviour(t *testing.T) {
 			t.Errorf("reported %v logs %s", run.reported, run.logs)
 		}
 	})
+	t.Run("informational responses precede the decision", func(t *testing.T) {
+		m, _, _ := dbManager(t, "4.2")
+		srv := httptest.NewServer(djangosession.Middleware(m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Link", "</style.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			djangosession.FromRequest(r).Set(r.Context(), "a", int64(1))
+			w.WriteHeader(http.StatusCreated)
+		})))
+		defer srv.Close()
+		res, err := http.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusCreated || len(res.Cookies()) != 1 || res.Cookies()[0].Name != "sessionid" {
+			t.Errorf("status %d cookies %v", res.StatusCode, res.Cookies())
+		}
+	})
+	t.Run("hijacked connection: no decision, no save", func(t *testing.T) {
+		m, _, db := dbManager(t, "4.2")
+		srv := httptest.NewServer(djangosession.Middleware(m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			djangosession.FromRequest(r).Set(r.Context(), "a", int64(1))
+			conn, buf, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer conn.Close()
+			buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi")
+			buf.Flush()
+		})))
+		defer srv.Close()
+		res, err := http.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		var n int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM django_session`).Scan(&n); err != nil || n != 0 || string(body) != "hi" || len(res.Cookies()) != 0 {
+			t.Errorf("rows %d (%v), body %q, cookies %v", n, err, body, res.Cookies())
+		}
+	})
 	t.Run("storage down gives the 500 page", func(t *testing.T) {
 		m, _, db := dbManager(t, "4.2")
 		run := serve(t, m, "", func(w http.ResponseWriter, r *http.Request) {
