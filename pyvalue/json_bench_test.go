@@ -123,4 +123,3 @@ func TestBenchSessionSizes(t *testing.T) {
 		}
 	}
 }
-
