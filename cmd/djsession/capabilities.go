@@ -20,7 +20,7 @@ func cmdCapabilities(e *env) error {
 		"secret_key_fallbacks", true,
 		"hashing_algorithms", []any{"sha256", "sha1"},
 		"subcommands", strings2any(protocolNames()),
-		"http", false,
+		"http", true,
 	))
 }
 

@@ -3,7 +3,7 @@
 // It has two faces. The human commands (inspect, help) explain what a cookie
 // or a session_data value contains. The machine protocol (capabilities,
 // dumps, loads, encode, decode, migrate, write, read, modify, delete, cycle,
-// clear-expired, login-session, verify-auth) is the contract of
+// clear-expired, login-session, verify-auth, http) is the contract of
 // shared/CLI_PROTOCOL.md: one JSON object on one stdout line, exit codes 0
 // (ok), 1 (error), 2 (usage) and 3 (unsupported). The same protocol is spoken
 // by a small Python script running real Django, which is how the project is

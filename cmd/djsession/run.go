@@ -88,11 +88,7 @@ func commands() []*command {
 		{name: "help", args: "[SUBCOMMAND]", summary: "show usage", run: cmdHelp},
 		{name: "inspect", args: "TOKEN|-", summary: "explain a cookie or session_data value (verified when --config has SECRET_KEY)", run: cmdInspect},
 		{name: "capabilities", summary: "what this build supports, as JSON", protocol: true, run: cmdCapabilities},
-		// http is part of the protocol but not built yet: it answers
-		// "unsupported" and capabilities does not list it.
-		{name: "http", args: "PORT [LIFETIME_S]", summary: "not built yet (exit 3)", run: func(*env) error {
-			return unsupportedf("the http subcommand (the library's session middleware) is not built yet")
-		}},
+		httpCommand(), // httpcmd.go
 	}
 	cmds = append(cmds, signingCommands()...)
 	cmds = append(cmds, storeCommands()...)

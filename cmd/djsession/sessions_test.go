@@ -252,8 +252,8 @@ func TestBinary(t *testing.T) {
 	if r := cli.Run(t, nil, "nope", nil, nil); r.RC != exitUsage {
 		t.Errorf("unknown subcommand: rc %d", r.RC)
 	}
-	if r := cli.Run(t, nil, "http", []string{"0"}, nil); r.RC != exitUnsupported {
-		t.Errorf("http: rc %d", r.RC)
+	if r := cli.Run(t, nil, "http", []string{"x"}, nil); r.RC != exitUsage {
+		t.Errorf("http x: rc %d", r.RC)
 	}
 	if r := cli.Run(t, cfg, "loads", nil, []byte(`{"token":"x:y"}`)); r.RC != exitError || !strings.Contains(string(r.Stdout), `"kind":"bad_signature"`) {
 		t.Errorf("bad token: rc %d %s", r.RC, r.Stdout)
