@@ -2,6 +2,7 @@ package cachestore_test
 
 import (
 	"fmt"
+	"github.com/djsession/djsession/djangosession"
 
 	"github.com/djsession/djsession/djangosession/cachestore"
 )
@@ -35,4 +36,25 @@ func ExampleLocations() {
 	l, _ := cachestore.Locations("127.0.0.1:11211;127.0.0.1:11212,127.0.0.1:11213")
 	fmt.Println(len(l), l[2])
 	// Output: 3 127.0.0.1:11213
+}
+
+// The cache session engine from settings; errors.Is(err,
+// djangosession.ErrUnavailable) on a Load error tells an outage from a miss.
+func ExampleNew() {
+	s, err := djangosession.LoadSettings([]byte(`{
+		"SECRET_KEY": "change me",
+		"SESSION_ENGINE": "django.contrib.sessions.backends.cache",
+		"CACHES": {"default": {
+			"BACKEND": "django.core.cache.backends.redis.RedisCache",
+			"LOCATION": "redis://127.0.0.1:6379/1"}}}`))
+	if err != nil {
+		panic(err)
+	}
+	st, err := cachestore.New(s)
+	if err != nil {
+		panic(err)
+	}
+	defer st.Close()
+	fmt.Println(st.Cache().MakeKey(st.CacheKey("abc12345")))
+	// Output: :1:django.contrib.sessions.cacheabc12345
 }
