@@ -2,12 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/djsession/djsession/internal/peer"
 )
@@ -136,4 +139,68 @@ func TestHTTPUsage(t *testing.T) {
 	if r.RC != exitOK || !strings.HasPrefix(string(r.Stdout), `{"listening":"http://127.0.0.1:`) {
 		t.Errorf("http 0 0: rc %d %s", r.RC, r.Stdout)
 	}
+}
+
+// TestHTTPQueryDict compares httpQueryDict with how Django 3.2 fills
+// request.GET (QueryDict: urllib.parse.parse_qsl with keep_blank_values,
+// UTF-8 with errors="replace") on random query strings, in one Python
+// process.
+func TestHTTPQueryDict(t *testing.T) {
+	peer.Require(t)
+	rng := rand.New(rand.NewPCG(7, 11))
+	pieces := []string{"a", "b", "=", "&", "+", "%20", "%2", "%zz", "%C3%A9", "%C3", "%FF", "%F0%9F%98%80", ";", "é", " ", "%26", "%3D", "k"}
+	var qs []string
+	for range 300 {
+		var b strings.Builder
+		for n := rng.IntN(10); n > 0; n-- {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		qs = append(qs, b.String())
+	}
+	in, _ := json.Marshal(qs)
+	cmd := exec.Command(peer.Python, "-c", `
+import json, sys
+from django.conf import settings
+settings.configure()
+from django.http import QueryDict
+out = []
+for q in json.load(sys.stdin):
+    d = QueryDict(q)
+    out.append([[k, v] for k, v in d.items()])
+json.dump(out, sys.stdout)
+`)
+	cmd.Stdin = strings.NewReader(string(in))
+	raw, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python: %v", err)
+	}
+	var want [][][2]string
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	for i, q := range qs {
+		keys, vals := httpQueryDict(q)
+		var got [][2]string
+		for _, k := range keys {
+			got = append(got, [2]string{k, vals[k]})
+		}
+		if len(got) != len(want[i]) || (len(got) > 0 && !reflect.DeepEqual(got, want[i])) {
+			t.Errorf("%q: got %q, Django %q", q, got, want[i])
+		}
+	}
+}
+
+// FuzzHTTPQueryDict: never panics, always yields valid UTF-8.
+func FuzzHTTPQueryDict(f *testing.F) {
+	for _, s := range []string{"", "a=1&b=2", "%zz=%C3", "a&&=&+%2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		keys, vals := httpQueryDict(q)
+		for _, k := range keys {
+			if !utf8.ValidString(k) || !utf8.ValidString(vals[k]) {
+				t.Errorf("%q: invalid UTF-8 in %q=%q", q, k, vals[k])
+			}
+		}
+	})
 }
