@@ -15,7 +15,7 @@ func cmdCapabilities(e *env) error {
 		"implementation", implementationName,
 		"engines", strings2any(engineNames()),
 		"serializers", strings2any(serializerNames()),
-		"cache_backends", []any{},
+		"cache_backends", strings2any(cacheBackendNames()),
 		"databases", strings2any(databaseNames()),
 		"secret_key_fallbacks", true,
 		"hashing_algorithms", []any{"sha256", "sha1"},

@@ -30,14 +30,15 @@ type openStore struct {
 	db *dbstore.Store
 }
 
-// engines is the table of wired engines. cache and cached_db are not in it:
-// this build has no cache client, and says so (exit 3) when asked for them.
+// engines is the table of wired engines (cache and cached_db come from
+// cacheEngines, cacheengines.go).
 func engines() []engine {
-	return []engine{
+	list := []engine{
 		{name: "db", path: djangosession.EngineDB, open: openDB},
 		{name: "file", path: djangosession.EngineFile, open: openFile},
 		{name: "signed_cookies", path: djangosession.EngineSignedCookies, open: openCookies},
 	}
+	return append(list, cacheEngines()...)
 }
 
 func engineNames() []string {
@@ -101,10 +102,6 @@ func (e *env) openEngine(s *djangosession.Settings) (*openStore, error) {
 		if en.path == s.SessionEngine {
 			return en.open(e.ctx, e, s)
 		}
-	}
-	switch s.SessionEngine {
-	case djangosession.EngineCache, djangosession.EngineCachedDB:
-		return nil, unsupportedf("SESSION_ENGINE %s is not implemented in this build (engines: %v)", s.SessionEngine, engineNames())
 	}
 	return nil, unsupportedf("unknown SESSION_ENGINE %q (engines: %v)", s.SessionEngine, engineNames())
 }
