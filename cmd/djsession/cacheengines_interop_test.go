@@ -236,3 +236,60 @@ func rawJSONOf(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// TestHTTPInteropCache: the CLI's http subcommand and Django 3.2's
+// SessionMiddleware share sessions on the cache engine (pylibmc, two
+// servers) and cached_db (pymemcache, SQLite): set on one, read and update
+// on the other, flush from either.
+func TestHTTPInteropCache(t *testing.T) {
+	peer.Require(t)
+	for _, engine := range []string{"cache", "cached_db"} {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			cfg := map[string]any{"SECRET_KEY": testSecret, "TARGET_DJANGO_VERSION": "3.2",
+				"SESSION_ENGINE": "django.contrib.sessions.backends." + engine}
+			if engine == "cache" {
+				cfg["CACHES"] = map[string]any{"default": map[string]any{"BACKEND": cachestore.BackendPyLibMC,
+					"LOCATION": []any{testenv.Memcached(t), testenv.Memcached(t)}}}
+			} else {
+				cfg["CACHES"] = map[string]any{"default": map[string]any{"BACKEND": cachestore.BackendPyMemcache,
+					"LOCATION": testenv.Memcached(t)}}
+				cfg["DATABASES"] = map[string]any{"default": map[string]any{
+					"ENGINE": "django.db.backends.sqlite3", "NAME": filepath.Join(t.TempDir(), "db.sqlite3")}}
+				if r := goRun(t, cfg, "migrate", nil, nil); r.RC != exitOK {
+					t.Fatalf("migrate: %s", r.Stdout)
+				}
+			}
+			urls := map[string]string{
+				"go":     peer.CLI(t).StartHTTP(t, cfg),
+				"django": peer.Django(t).StartHTTP(t, cfg),
+			}
+			for _, p := range peer.Pairs(t) {
+				w, r := urls[p[0].Name()], urls[p[1].Name()]
+				t.Run(p[0].Name()+"-sets-"+p[1].Name()+"-reads", func(t *testing.T) {
+					set := httpGet(t, w, "/set?a=1&b=h%C3%A9llo", "")
+					if set.status != 200 || set.cookie == "" {
+						t.Fatalf("set: %+v", set)
+					}
+					got := httpGet(t, r, "/get?k=b", set.cookie)
+					if got.body["exists"] != true || got.body["value"] != "héllo" {
+						t.Fatalf("get: %+v", got)
+					}
+					upd := httpGet(t, r, "/set?d=4", set.cookie)
+					if upd.cookie != set.cookie {
+						t.Fatalf("update: %+v (key was %q)", upd, set.cookie)
+					}
+					if back := httpGet(t, w, "/get?k=d", set.cookie); back.body["value"] != "4" {
+						t.Errorf("read back: %+v", back)
+					}
+					httpGet(t, r, "/flush", set.cookie)
+					for _, base := range []string{w, r} {
+						if after := httpGet(t, base, "/get?k=a", set.cookie); after.body["exists"] != false {
+							t.Errorf("after flush (%s): %+v", base, after)
+						}
+					}
+				})
+			}
+		})
+	}
+}
