@@ -23,10 +23,13 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/djsession/djsession/djangosession"
+	"github.com/djsession/djsession/djangosession/cacheddb"
+	"github.com/djsession/djsession/djangosession/cachestore"
 	"github.com/djsession/djsession/djangosession/cookiestore"
 	"github.com/djsession/djsession/djangosession/dbstore"
 	"github.com/djsession/djsession/djangosession/filestore"
 	"github.com/djsession/djsession/internal/peer"
+	"github.com/djsession/djsession/internal/testenv"
 	"github.com/djsession/djsession/internal/vectors"
 	"github.com/djsession/djsession/pyvalue"
 )
@@ -520,15 +523,17 @@ func cookieShape(sc string) string {
 
 // TestMiddlewareLiveDjango runs the Go middleware (behind the protocol's
 // /set, /get, /flush routes) and real Django 3.2's SessionMiddleware (the
-// peer's http subcommand) on one SQLite database, one session directory or
-// one SECRET_KEY: a session set through one is read through the other in
+// peer's http subcommand) on one SQLite database, one session directory, one
+// SECRET_KEY, one memcached (cache) or both (cached_db): a session set through one is read through the other in
 // both directions, a flush through either removes the session for both,
 // and both send Set-Cookie strings of the same shape (deletion cookies
 // byte for byte).
 func TestMiddlewareLiveDjango(t *testing.T) {
 	peer.Require(t)
 	dj := peer.Django(t)
-	for _, engine := range []string{djangosession.EngineDB, djangosession.EngineFile, djangosession.EngineSignedCookies} {
+	engines := []string{djangosession.EngineDB, djangosession.EngineFile, djangosession.EngineSignedCookies,
+		djangosession.EngineCache, djangosession.EngineCachedDB}
+	for _, engine := range engines {
 		t.Run(engine[strings.LastIndex(engine, ".")+1:], func(t *testing.T) {
 			t.Parallel()
 			cfg := map[string]any{
@@ -537,11 +542,15 @@ func TestMiddlewareLiveDjango(t *testing.T) {
 				"SESSION_ENGINE":        engine,
 			}
 			switch engine {
-			case djangosession.EngineDB:
+			case djangosession.EngineDB, djangosession.EngineCachedDB:
 				cfg["DATABASES"] = map[string]any{"default": map[string]any{
 					"ENGINE": "django.db.backends.sqlite3", "NAME": filepath.Join(t.TempDir(), "db.sqlite3")}}
 			case djangosession.EngineFile:
 				cfg["SESSION_FILE_PATH"] = t.TempDir()
+			}
+			if engine == djangosession.EngineCache || engine == djangosession.EngineCachedDB {
+				cfg["CACHES"] = map[string]any{"default": map[string]any{
+					"BACKEND": cachestore.BackendPyMemcache, "LOCATION": testenv.Memcached(t)}}
 			}
 			b, _ := json.Marshal(cfg)
 			st, err := djangosession.LoadSettings(b)
@@ -549,21 +558,39 @@ func TestMiddlewareLiveDjango(t *testing.T) {
 				t.Fatal(err)
 			}
 			var store djangosession.Store
-			switch engine {
-			case djangosession.EngineDB:
+			var dbs *dbstore.Store
+			if _, ok := cfg["DATABASES"]; ok {
 				db, err := sql.Open("sqlite3", "file:"+cfg["DATABASES"].(map[string]any)["default"].(map[string]any)["NAME"].(string)+"?_busy_timeout=5000")
 				if err != nil {
 					t.Fatal(err)
 				}
 				t.Cleanup(func() { db.Close() })
-				s, err := dbstore.New(db, dbstore.SQLite, st)
+				if dbs, err = dbstore.New(db, dbstore.SQLite, st); err != nil {
+					t.Fatal(err)
+				}
+				if err := dbs.Migrate(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			switch engine {
+			case djangosession.EngineDB:
+				store = dbs
+			case djangosession.EngineCache:
+				cs, err := cachestore.New(st)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := s.Migrate(context.Background()); err != nil {
+				t.Cleanup(func() { cs.Close() })
+				store = cs
+			case djangosession.EngineCachedDB:
+				c, err := cachestore.OpenAlias(st, st.SessionCacheAlias)
+				if err != nil {
 					t.Fatal(err)
 				}
-				store = s
+				t.Cleanup(func() { c.Close() })
+				if store, err = cacheddb.New(dbs, c, st); err != nil {
+					t.Fatal(err)
+				}
 			default:
 				store = newEngine(t, engine, st, time.Now)
 			}
