@@ -92,11 +92,24 @@ func openCachedDB(ctx context.Context, e *env, s *djangosession.Settings) (*open
 		c.Close()
 		return nil, err
 	}
-	return &openStore{store: st, db: dbo.db, close: func() error {
+	var store djangosession.Store = st
+	if vs, ok := dbo.store.(*verdictStore); ok {
+		store = &cachedDBStore{Store: st, codec: vs.codec}
+	}
+	return &openStore{store: store, db: dbo.db, close: func() error {
 		err := errors.Join(dbo.close(), c.Close())
 		if raw != nil {
 			raw.Close()
 		}
 		return err
 	}}, nil
+}
+
+// cachedDBStore is the cached_db engine with the db engine's verdictCodec at
+// hand: read reports a row that did not verify as not existing, as the
+// Django peer does, while a cache hit (Django's trusted copy, even the {}
+// cached after such a row) exists.
+type cachedDBStore struct {
+	*cacheddb.Store
+	codec *verdictCodec
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"github.com/djsession/djsession/pyvalue"
@@ -293,3 +294,55 @@ func TestHTTPInteropCache(t *testing.T) {
 		})
 	}
 }
+
+// TestCachedDBGarbledRow: a row that does not verify reads as not existing
+// on both sides, and then, served from the {} Django caches for it, as an
+// existing empty session (DJANGO_FORMATS §12: cached_db trusts its cache).
+func TestCachedDBGarbledRow(t *testing.T) {
+	peer.Require(t)
+	mc := testenv.Memcached(t)
+	path := filepath.Join(t.TempDir(), "db.sqlite3")
+	cfg := map[string]any{"SECRET_KEY": testSecret, "TARGET_DJANGO_VERSION": "3.2",
+		"SESSION_ENGINE": djangosession.EngineCachedDB,
+		"DATABASES":      map[string]any{"default": map[string]any{"ENGINE": djangoSQLite, "NAME": path}},
+		"CACHES":         map[string]any{"default": map[string]any{"BACKEND": cachestore.BackendPyMemcache, "LOCATION": mc}}}
+	if r := goRun(t, cfg, "migrate", nil, nil); r.RC != exitOK {
+		t.Fatalf("migrate: %s", r.Stdout)
+	}
+	dj := django(t, cfg)
+	b, _ := json.Marshal(cfg)
+	s, err := djangosession.LoadSettings(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := cachestore.OpenAlias(s, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cache.Close()
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, reader := range []side{
+		{"go", func(sub string, args []string, stdin any) peer.Result { return goRun(t, cfg, sub, args, stdin) }},
+		{"django", func(sub string, args []string, stdin any) peer.Result { return djangoDo(t, dj, sub, args, stdin) }},
+	} {
+		key := str(t, must(t, reader, "write", nil, []byte(`{"data":{"a":1}}`)), "session_key")
+		if _, err := db.Exec("UPDATE django_session SET session_data = 'garbled' WHERE session_key = ?", key); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cache.Delete(context.Background(), cacheddbPrefix+key); err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []bool{false, true} {
+			out := must(t, reader, "read", []string{key}, nil)
+			if get(t, out, "exists") != want || mustJSON(t, get(t, out, "data")) != "{}" {
+				t.Fatalf("%s read %d: %s", reader.name, i, mustJSON(t, out))
+			}
+		}
+	}
+}
+
+const cacheddbPrefix = "django.contrib.sessions.cached_db"

@@ -260,6 +260,11 @@ func (se *sessionEnv) verified(e *env, key string) (bool, error) {
 			return false, &kindError{"exception", st.codec.raised}
 		}
 		return !st.codec.failed, nil
+	case *cachedDBStore:
+		if st.codec.raised != nil {
+			return false, &kindError{"exception", st.codec.raised}
+		}
+		return !st.codec.failed, nil
 	case *filestore.Store:
 		name, ok := st.FileName(key)
 		if !ok {
