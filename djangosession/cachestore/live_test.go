@@ -15,6 +15,7 @@ import (
 
 	"github.com/djsession/djsession/djangosession"
 	"github.com/djsession/djsession/internal/testenv"
+	"github.com/djsession/djsession/internal/vectors"
 	"github.com/djsession/djsession/pickle_compat"
 	"github.com/djsession/djsession/pyvalue"
 )
@@ -375,5 +376,44 @@ func TestRedisStoreLive(t *testing.T) {
 	}
 	if err := std.Save(ctx, &djangosession.Record{Key: "whatever1", Data: sessionDict(), ExpiryAge: 5}, true); !errors.Is(err, djangosession.ErrUnavailable) {
 		t.Errorf("down save: %v", err)
+	}
+}
+
+// TestOddCookieVectors replays cache_values.json "load with odd cookie
+// value" on live servers: the load is a miss and the key is dropped.
+func TestOddCookieVectors(t *testing.T) {
+	mc := testenv.Memcached(t)
+	raddr, db := testenv.Redis(t)
+	ctx := context.Background()
+	locs := map[string]any{
+		"pymemcache": map[string]any{"BACKEND": BackendPyMemcache, "LOCATION": mc},
+		"pylibmc":    map[string]any{"BACKEND": BackendPyLibMC, "LOCATION": mc},
+		"redis":      map[string]any{"BACKEND": BackendRedis, "LOCATION": fmt.Sprintf("redis://%s/%d", raddr, db)},
+	}
+	n := 0
+	for _, c := range vectors.Select(vectors.Load(t, "cache_values.json"), "cache.SessionStore.load with odd cookie value") {
+		loc, ok := locs[c.Str("client_library")]
+		if !ok {
+			continue
+		}
+		cookie := c.Str("cookie_value")
+		if cookie == "a*300" {
+			cookie = strings.Repeat("a", 300)
+		}
+		s := testSettings(t, map[string]any{"default": loc}, map[string]any{"TARGET_DJANGO_VERSION": c.DjangoVersion()[:3]})
+		st := newStore(t, s)
+		m, _ := djangosession.NewManager(st, s)
+		sess := m.Session(cookie)
+		d, err := sess.Data(ctx)
+		if err != nil || d.Len() != 0 || sess.Key() != "" {
+			t.Errorf("%s: %v %v key %q", c.Name(), d, err, sess.Key())
+		}
+		if c.Get("session_key_after") != nil || c.Dict("loaded").Len() != 0 {
+			t.Fatalf("vector changed: %s", c)
+		}
+		n++
+	}
+	if n != 22 {
+		t.Fatalf("%d cases", n)
 	}
 }
