@@ -35,6 +35,8 @@ type conn struct {
 	w *bufio.Writer
 	// ready: the Redis connection is authenticated and on its database.
 	ready bool
+	// stop disarms the cancellation watch of the current operation.
+	stop func() bool
 }
 
 func (p *pool) get(ctx context.Context) (*conn, error) {
@@ -47,7 +49,11 @@ func (p *pool) get(ctx context.Context) (*conn, error) {
 		c := p.idle[n-1]
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
-		return c, setDeadline(ctx, c)
+		if err := setDeadline(ctx, c); err != nil {
+			return nil, err
+		}
+		c.watch(ctx)
+		return c, nil
 	}
 	p.mu.Unlock()
 	dctx := ctx
@@ -70,7 +76,11 @@ func (p *pool) get(ctx context.Context) (*conn, error) {
 		nc = tc
 	}
 	c := &conn{c: nc, r: bufio.NewReaderSize(nc, 4096), w: bufio.NewWriterSize(nc, 4096)}
-	return c, setDeadline(ctx, c)
+	if err := setDeadline(ctx, c); err != nil {
+		return nil, err
+	}
+	c.watch(ctx)
+	return c, nil
 }
 
 func setDeadline(ctx context.Context, c *conn) error {
@@ -85,8 +95,22 @@ func setDeadline(ctx context.Context, c *conn) error {
 	return nil
 }
 
+// watch interrupts c's I/O when ctx is cancelled (a context without a
+// deadline is otherwise only bounded by DefaultTimeout); put disarms it.
+func (c *conn) watch(ctx context.Context) {
+	if ctx.Done() != nil {
+		c.stop = context.AfterFunc(ctx, func() { c.c.SetDeadline(time.Unix(1, 0)) })
+	}
+}
+
 // put returns a healthy connection; err != nil closes it instead.
 func (p *pool) put(c *conn, err error) {
+	if c.stop != nil {
+		if !c.stop() {
+			err = context.Canceled // the deadline was cut: never reuse
+		}
+		c.stop = nil
+	}
 	if err != nil {
 		c.c.Close()
 		return

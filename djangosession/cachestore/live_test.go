@@ -417,3 +417,29 @@ func TestOddCookieVectors(t *testing.T) {
 		t.Fatalf("%d cases", n)
 	}
 }
+
+// TestCancelledContext: a cancelled context fails the operation with an
+// error (no hang, no panic) and the client keeps working afterwards.
+func TestCancelledContext(t *testing.T) {
+	addr := testenv.Memcached(t)
+	raddr, db := testenv.Redis(t)
+	for _, c := range []map[string]any{
+		{"BACKEND": BackendPyMemcache, "LOCATION": addr},
+		{"BACKEND": BackendRedis, "LOCATION": fmt.Sprintf("redis://%s/%d", raddr, db)},
+	} {
+		st := newStore(t, testSettings(t, map[string]any{"default": c}, nil))
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := st.Save(ctx, &djangosession.Record{Key: "cancelled1", Data: sessionDict(), ExpiryAge: 60}, true); err == nil {
+			t.Errorf("%v: save with a cancelled context succeeded", c["BACKEND"])
+		}
+		ctx2, cancel2 := context.WithCancel(context.Background())
+		if err := st.Save(ctx2, &djangosession.Record{Key: "cancelled2", Data: sessionDict(), ExpiryAge: 60}, true); err != nil {
+			t.Fatal(err)
+		}
+		cancel2()
+		if err := st.Load(context.Background(), &djangosession.Record{Key: "cancelled2"}); err != nil {
+			t.Errorf("%v: after cancellation: %v", c["BACKEND"], err)
+		}
+	}
+}
