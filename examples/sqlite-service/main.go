@@ -19,7 +19,6 @@ import (
 	"flag"
 	"log"
 	"net/http"
-	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the library imports no driver: the program does
 
@@ -60,54 +59,38 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	app := &app{sessions: sessions, settings: settings}
-	http.HandleFunc("/visit", app.visit)
-	http.HandleFunc("/whoami", app.whoami)
+	// Middleware is Django's SessionMiddleware: it hands each request its
+	// lazy session and saves it, sets or deletes the cookie as Django would.
+	mux := http.NewServeMux()
+	mux.HandleFunc("/visit", visit)
+	mux.HandleFunc("/whoami", whoami)
 	log.Printf("listening on http://%s", *addr)
-	log.Fatal(http.ListenAndServe(*addr, nil))
-}
-
-type app struct {
-	sessions *djangosession.Manager
-	settings *djangosession.Settings
-}
-
-// session is request.session: the session named by the cookie (loaded
-// lazily), or a new one.
-func (a *app) session(r *http.Request) *djangosession.Session {
-	key := ""
-	if c, err := r.Cookie(a.settings.SessionCookieName); err == nil {
-		key = c.Value
-	}
-	return a.sessions.Session(key)
+	log.Fatal(http.ListenAndServe(*addr, djangosession.Middleware(sessions, mux)))
 }
 
 // visit counts visits in the session, as a Django view would with
 // request.session["visits"] = request.session.get("visits", 0) + 1.
-func (a *app) visit(w http.ResponseWriter, r *http.Request) {
+func visit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	s := a.session(r)
+	s := djangosession.FromRequest(r)
 	n, err := s.GetInt64(ctx, "visits")
 	if err != nil && !errors.Is(err, djangosession.ErrKeyNotFound) {
+		// ErrUnavailable: the database is down, which is not a logout.
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
+	// Change the session before writing the body: the middleware saves it
+	// and sends the cookie with the response headers.
 	if err := s.Set(ctx, "visits", n+1); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	if err := s.Save(ctx); err != nil {
-		// ErrSessionInterrupted: a concurrent logout deleted the session.
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
-		return
-	}
-	a.setCookie(w, r, s)
-	writeJSON(w, map[string]any{"visits": n + 1, "session_key": s.Key()})
+	writeJSON(w, map[string]any{"visits": n + 1})
 }
 
 // whoami reports the Django user logged in on this session, if any.
-func (a *app) whoami(w http.ResponseWriter, r *http.Request) {
-	uid, ok, err := djangosession.UserID(r.Context(), a.session(r))
+func whoami(w http.ResponseWriter, r *http.Request) {
+	uid, ok, err := djangosession.UserID(r.Context(), djangosession.FromRequest(r))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
@@ -115,23 +98,6 @@ func (a *app) whoami(w http.ResponseWriter, r *http.Request) {
 	// To check the login as django.contrib.auth.get_user() does, pass the
 	// user's password field from auth_user to djangosession.VerifyAuth.
 	writeJSON(w, map[string]any{"logged_in": ok, "user_id": uid})
-}
-
-// setCookie sends the session cookie with Django's default attributes.
-func (a *app) setCookie(w http.ResponseWriter, r *http.Request, s *djangosession.Session) {
-	age, err := s.ExpiryAge(r.Context())
-	if err != nil {
-		age = float64(a.settings.SessionCookieAge)
-	}
-	http.SetCookie(w, &http.Cookie{
-		Name:     a.settings.SessionCookieName,
-		Value:    s.Key(),
-		Path:     a.settings.SessionCookiePath,
-		MaxAge:   int(age),
-		Expires:  time.Now().Add(time.Duration(age) * time.Second),
-		HttpOnly: true,
-		SameSite: http.SameSiteLaxMode,
-	})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
