@@ -3,7 +3,9 @@ package pickle_compat
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/djsession/djsession/pyvalue"
 )
@@ -35,6 +37,7 @@ func BenchmarkLoads(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(p)))
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			for i := 0; i < b.N; i++ {
 				if _, err := Loads(p); err != nil {
 					b.Fatal(err)
@@ -51,6 +54,7 @@ func BenchmarkDumps(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(p)))
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			for i := 0; i < b.N; i++ {
 				if _, err := Dumps(d, 5); err != nil {
 					b.Fatal(err)
@@ -58,4 +62,25 @@ func BenchmarkDumps(b *testing.B) {
 			}
 		})
 	}
+}
+
+// reportCPU adds a cpu-ns/op metric: the process CPU time (all threads, GC
+// included) per op. On a shared machine wall time measures the other
+// processes too; bench/pickle.sh compares this figure with CPython's
+// time.process_time.
+func reportCPU(b *testing.B) func() {
+	start := cpuTime()
+	return func() {
+		if b.N > 0 {
+			b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+		}
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
