@@ -20,7 +20,8 @@ type Record struct {
 	// negative); the cache engines use it as the TTL.
 	ExpiryAge int64
 	// ExpireDate is get_expiry_date() at save time. With USE_TZ=false it is
-	// a wall-clock time in Settings' TIME_ZONE location.
+	// a wall-clock time in Settings' TIME_ZONE location. Engines that store
+	// it (db, cached_db) set it on load to the stored expire_date.
 	ExpireDate time.Time
 	// ExpireDateTime is get_expiry_date() exactly as Django holds it: aware
 	// with USE_TZ, otherwise the naive TIME_ZONE wall time, which Django

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
@@ -76,17 +75,7 @@ func openCachedDB(ctx context.Context, e *env, s *djangosession.Settings) (*open
 		c.Close()
 		return nil, err
 	}
-	// A second handle on the same database lets the engine read a row's
-	// expire_date, so that a cache refill gets Django's timeout.
-	var opts []cacheddb.Option
-	var raw *sql.DB
-	if t, err := sqlTargetFor(s.Databases["default"]); err == nil {
-		if raw, err = sql.Open(t.driver, t.dsn); err == nil {
-			opts = append(opts, cacheddb.WithSQL(raw))
-		}
-	}
-	opts = append(opts, cacheddb.WithLogger(e.logger()))
-	st, err := cacheddb.New(dbo.db, c, s, opts...)
+	st, err := cacheddb.New(dbo.db, c, s, cacheddb.WithLogger(e.logger()))
 	if err != nil {
 		dbo.close()
 		c.Close()
@@ -97,11 +86,7 @@ func openCachedDB(ctx context.Context, e *env, s *djangosession.Settings) (*open
 		store = &cachedDBStore{Store: st, codec: vs.codec}
 	}
 	return &openStore{store: store, db: dbo.db, close: func() error {
-		err := errors.Join(dbo.close(), c.Close())
-		if raw != nil {
-			raw.Close()
-		}
-		return err
+		return errors.Join(dbo.close(), c.Close())
 	}}, nil
 }
 

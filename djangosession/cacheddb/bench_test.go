@@ -19,7 +19,7 @@ func benchSetup(b *testing.B) (*Store, *djangosession.Record) {
 		"DATABASES": map[string]any{"default": tdb.django},
 		"CACHES":    map[string]any{"default": map[string]any{"BACKEND": cachestore.BackendPyMemcache, "LOCATION": addr}},
 	})
-	st, _ := newStores(b, tdb, s, WithSQL(tdb.db))
+	st, _ := newStores(b, tdb, s)
 	d := pyvalue.NewDict(3)
 	d.Set("_auth_user_id", "1")
 	d.Set("_auth_user_backend", "django.contrib.auth.backends.ModelBackend")

@@ -12,11 +12,9 @@ package cacheddb
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/djsession/djsession/djangosession"
@@ -38,7 +36,6 @@ type Store struct {
 	pymc     bool
 	logger   *slog.Logger
 	now      func() time.Time
-	sqlDB    *sql.DB
 	settings *djangosession.Settings
 }
 
@@ -52,13 +49,6 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // WithLogger sets where Django 5.1+'s "Error saving to cache" is logged
 // (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.logger = l } }
-
-// WithSQL gives the store the database behind db so that, on a cache miss,
-// it can read the row's expire_date and refill the cache with Django's
-// timeout (seconds until expire_date). Without it the refill uses the
-// loaded session's get_expiry_age(), which is longer by the time elapsed
-// since the last save (dbstore.Load does not report expire_date).
-func WithSQL(sqlDB *sql.DB) Option { return func(s *Store) { s.sqlDB = sqlDB } }
 
 // New returns the cached_db engine over db and cache (usually
 // cachestore.OpenAlias(s, s.SessionCacheAlias)), configured by s.
@@ -112,7 +102,7 @@ func (st *Store) Load(ctx context.Context, r *djangosession.Record) error {
 	if r.Data == nil {
 		r.Data = pyvalue.NewDict(0)
 	}
-	age, err := st.refillAge(ctx, r)
+	age, err := st.refillAge(r)
 	if err != nil {
 		return err
 	}
@@ -122,27 +112,17 @@ func (st *Store) Load(ctx context.Context, r *djangosession.Record) error {
 	return nil
 }
 
-// refillAge is get_expiry_age(expiry=s.expire_date).
-func (st *Store) refillAge(ctx context.Context, r *djangosession.Record) (int64, error) {
-	now := st.now()
+// refillAge is get_expiry_age(expiry=s.expire_date), the row's
+// expire_date as dbstore.Load read it. Should the stored value not be
+// readable as a date, the loaded session's own expiry stands in.
+func (st *Store) refillAge(r *djangosession.Record) (int64, error) {
 	var exp any
-	switch {
-	case !r.ExpireDate.IsZero():
+	if !r.ExpireDate.IsZero() {
 		exp = st.asDateTime(r.ExpireDate)
-	case st.sqlDB != nil:
-		t, ok, err := st.expireDate(ctx, r.Key)
-		if err != nil {
-			return 0, err
-		}
-		if !ok {
-			// The row vanished between the two reads.
-			return 0, nil
-		}
-		exp = st.asDateTime(t)
-	default:
+	} else {
 		exp, _ = r.Data.Get(djangosession.ExpiryKey)
 	}
-	age, err := st.policy.Age(exp, now)
+	age, err := st.policy.Age(exp, st.now())
 	if err != nil {
 		return 0, fmt.Errorf("cacheddb: load: get_expiry_age: %w", err)
 	}
@@ -156,60 +136,6 @@ func (st *Store) asDateTime(t time.Time) pyvalue.DateTime {
 		return pyvalue.DateTimeFromTime(t.UTC())
 	}
 	return pyvalue.NaiveDateTimeFromTime(t.In(st.policy.Location))
-}
-
-// expireDate reads the row's expire_date as the database returns it.
-func (st *Store) expireDate(ctx context.Context, key string) (time.Time, bool, error) {
-	d := st.db.Dialect()
-	q := "SELECT " + quote(d, "expire_date") + " FROM " + quote(d, st.db.Table()) + " WHERE " + quote(d, "session_key") + " = "
-	if d == dbstore.Postgres {
-		q += "$1"
-	} else {
-		q += "?"
-	}
-	var v any
-	if err := st.sqlDB.QueryRowContext(ctx, q, key).Scan(&v); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return time.Time{}, false, nil
-		}
-		return time.Time{}, false, fmt.Errorf("cacheddb: load: expire_date: %w: %w", djangosession.ErrUnavailable, err)
-	}
-	// Naive values are UTC with USE_TZ (Django stores UTC), else TIME_ZONE.
-	loc := time.UTC
-	if !st.policy.UseTZ {
-		loc = st.policy.Location
-	}
-	switch x := v.(type) {
-	case time.Time:
-		if d == dbstore.Postgres {
-			return x, true, nil // timestamptz: an instant
-		}
-		// SQLite and MySQL drivers hand back the stored wall time labelled
-		// UTC (or their loc): take the wall clock.
-		return time.Date(x.Year(), x.Month(), x.Day(), x.Hour(), x.Minute(), x.Second(), x.Nanosecond(), loc), true, nil
-	case []byte:
-		return parseNaive(string(x), loc)
-	case string:
-		return parseNaive(x, loc)
-	}
-	return time.Time{}, false, fmt.Errorf("cacheddb: load: expire_date of type %T", v)
-}
-
-func parseNaive(s string, loc *time.Location) (time.Time, bool, error) {
-	s = strings.TrimSpace(strings.Replace(s, "T", " ", 1))
-	for _, layout := range []string{"2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999"} {
-		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-			return t, true, nil
-		}
-	}
-	return time.Time{}, false, fmt.Errorf("cacheddb: load: unparseable expire_date %q", s)
-}
-
-func quote(d dbstore.Dialect, ident string) string {
-	if d == dbstore.MySQL {
-		return "`" + ident + "`"
-	}
-	return `"` + ident + `"`
 }
 
 // Exists implements djangosession.Store: the cache's has_key, or the

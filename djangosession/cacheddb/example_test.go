@@ -34,7 +34,7 @@ func ExampleNew() {
 			return err
 		}
 		defer cache.Close()
-		st, err := cacheddb.New(dbs, cache, s, cacheddb.WithSQL(db))
+		st, err := cacheddb.New(dbs, cache, s)
 		if err != nil {
 			return err
 		}

@@ -37,7 +37,7 @@ func TestDjangoInterop(t *testing.T) {
 				cfg := cfgFor(tdb, backend, addr, "3.2")
 				cfg["CACHES"].(map[string]any)["default"].(map[string]any)["KEY_PREFIX"] = name + backend[len(backend)-8:]
 				s := loadSettings(t, cfg)
-				st, _ := newStores(t, tdb, s, WithSQL(tdb.db))
+				st, _ := newStores(t, tdb, s)
 				m, _ := djangosession.NewManager(st, s)
 				dj := peer.Django(t).Start(t, cfg)
 				for i := 0; i < 8; i++ {

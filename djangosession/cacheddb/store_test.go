@@ -44,7 +44,7 @@ func TestLive(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			tdb := openDB(t, name)
 			s := loadSettings(t, cfgFor(tdb, cachestore.BackendPyLibMC, addr, "4.2"))
-			st, dbs := newStores(t, tdb, s, WithSQL(tdb.db))
+			st, dbs := newStores(t, tdb, s)
 			m, err := djangosession.NewManager(st, s)
 			if err != nil {
 				t.Fatal(err)

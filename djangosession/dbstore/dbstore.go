@@ -297,7 +297,11 @@ func storableKey(key string) bool { return key != "" && len(key) <= maxKeyLength
 
 // Load reads the live session r.Key: the row must have expire_date > now,
 // strictly, as Django's filter. A row whose session_data does not decode
-// loads as an empty dict, as in Django.
+// loads as an empty dict, as in Django. r.ExpireDate is set to the row's
+// expire_date as Django reads it back (in UTC with USE_TZ, else the wall
+// clock in TIME_ZONE), or to the zero time when the stored value cannot be
+// read as a date; the same statement returns both, so a load is one round
+// trip.
 func (s *Store) Load(ctx context.Context, r *djangosession.Record) error {
 	if !storableKey(r.Key) {
 		return fmt.Errorf("dbstore: load: %w", djangosession.ErrNotFound)
@@ -307,14 +311,60 @@ func (s *Store) Load(ctx context.Context, r *djangosession.Record) error {
 		return unavailable("load", err)
 	}
 	var data string
-	if err := row.Scan(&data); err != nil {
+	var exp any
+	if err := row.Scan(&data, &exp); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("dbstore: load: %w", djangosession.ErrNotFound)
 		}
 		return unavailable("load", err)
 	}
 	r.Data = s.codec.DecodeOrEmpty(data)
+	r.ExpireDate, _ = s.expireTime(exp)
 	return nil
+}
+
+// expireTime is the expire_date a driver returned, as Django reads it
+// back: PostgreSQL's timestamptz is an instant; SQLite's TEXT and MySQL's
+// datetime(6) are naive wall times in the zone dateArg wrote them in (the
+// database's TIME_ZONE or UTC with USE_TZ, TIME_ZONE otherwise), whether
+// the driver hands them over as text or as a time.Time labelled with some
+// location. The result is in UTC with USE_TZ, else in TIME_ZONE.
+func (s *Store) expireTime(v any) (time.Time, error) {
+	naive := s.loc
+	if s.useTZ {
+		naive = s.dbLoc
+	}
+	var t time.Time
+	switch x := v.(type) {
+	case time.Time:
+		if x.IsZero() {
+			// mattn/go-sqlite3 turns an unparseable datetime into the
+			// zero time.
+			return time.Time{}, fmt.Errorf("dbstore: unreadable expire_date")
+		}
+		t = x
+		if s.dialect != Postgres {
+			t = time.Date(x.Year(), x.Month(), x.Day(), x.Hour(), x.Minute(), x.Second(), x.Nanosecond(), naive)
+		}
+	case []byte:
+		p, err := parseNaive(string(x), naive)
+		if err != nil {
+			return time.Time{}, err
+		}
+		t = p
+	case string:
+		p, err := parseNaive(x, naive)
+		if err != nil {
+			return time.Time{}, err
+		}
+		t = p
+	default:
+		return time.Time{}, fmt.Errorf("dbstore: expire_date of type %T", v)
+	}
+	if s.useTZ {
+		return t.UTC(), nil
+	}
+	return t.In(s.loc), nil
 }
 
 // Exists reports whether a row for key exists, expired or not, as Django's

@@ -176,7 +176,7 @@ func (d Dialect) buildQueries(table string, dateExpr func(n int) string) queries
 	t := d.quote(table)
 	key, data, exp := d.quote("session_key"), d.quote("session_data"), d.quote("expire_date")
 	var q queries
-	q.load = "SELECT " + data + " FROM " + t + " WHERE " + key + " = " + d.ph(1) + " AND " + exp + " > " + dateExpr(2)
+	q.load = "SELECT " + data + ", " + exp + " FROM " + t + " WHERE " + key + " = " + d.ph(1) + " AND " + exp + " > " + dateExpr(2)
 	q.exists = "SELECT 1 FROM " + t + " WHERE " + key + " = " + d.ph(1) + " LIMIT 1"
 	q.insert = "INSERT INTO " + t + " (" + key + ", " + data + ", " + exp + ") VALUES (" + d.ph(1) + ", " + d.ph(2) + ", " + dateExpr(3) + ")"
 	if d != MySQL {

@@ -54,3 +54,21 @@ func FuzzIndexName(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseNaive: expire_date text as drivers return it never panics, and
+// what parses without an offset is a wall time in the given zone.
+func FuzzParseNaive(f *testing.F) {
+	f.Add("2026-12-11 09:24:15.682508")
+	f.Add("2026-12-11T09:24:15+05:45")
+	f.Add("9999-garbage")
+	loc := time.FixedZone("x", 3600)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseNaive(s, loc)
+		if err != nil {
+			return
+		}
+		if again, err := parseNaive(pyText(got), got.Location()); err != nil || !again.Equal(got.Truncate(time.Microsecond)) {
+			t.Fatalf("%q: %v does not round-trip through %q: %v, %v", s, got, pyText(got), again, err)
+		}
+	})
+}

@@ -115,6 +115,20 @@ func TestGarbledRow(t *testing.T) {
 				t.Fatalf("Load(garbled %d) = %v, want {}", i, r.Data)
 			}
 		}
+		if tdb.dialect == SQLite {
+			// SQLite keeps any text in expire_date; one that is not a date
+			// (but compares as later than now) still loads, with no
+			// ExpireDate.
+			key := fmt.Sprintf("garbled%033d", len(bad))
+			tdb.insertRaw(t, DefaultTable, key, "", "9999-garbage")
+			r := &djangosession.Record{Key: key, ExpireDate: time.Now()}
+			if err := st.Load(context.Background(), r); err != nil {
+				t.Fatalf("Load(garbled expire_date) = %v", err)
+			}
+			if !r.ExpireDate.IsZero() {
+				t.Fatalf("Load(garbled expire_date): ExpireDate %v, want zero", r.ExpireDate)
+			}
+		}
 	})
 }
 
@@ -174,8 +188,18 @@ func TestExpireDateZones(t *testing.T) {
 				if row.Exp != want {
 					t.Fatalf("stored %q, want %q", row.Exp, want)
 				}
-				if err := st.Load(ctx, &djangosession.Record{Key: key}); err != nil {
+				got := &djangosession.Record{Key: key}
+				if err := st.Load(ctx, got); err != nil {
 					t.Fatalf("Load before expiry: %v", err)
+				}
+				// Load reads expire_date back: the same instant (to the
+				// microsecond), in UTC with USE_TZ, else in TIME_ZONE.
+				wantLoc := time.UTC
+				if !tc.useTZ {
+					wantLoc = loc
+				}
+				if w := tc.instant.Truncate(time.Microsecond); !got.ExpireDate.Equal(w) || got.ExpireDate.Location().String() != wantLoc.String() {
+					t.Fatalf("loaded ExpireDate %v, want %v in %v", got.ExpireDate, w, wantLoc)
 				}
 				late := newStoreNoMigrate(t, tdb, s, WithClock(frozen(tc.instant)))
 				if err := late.Load(ctx, &djangosession.Record{Key: key}); !errors.Is(err, djangosession.ErrNotFound) {

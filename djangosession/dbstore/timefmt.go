@@ -1,7 +1,9 @@
 package dbstore
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -47,4 +49,18 @@ func appendMicros(b []byte, us int) []byte {
 		b = append(b, '0')
 	}
 	return append(b, s...)
+}
+
+// parseNaive parses expire_date text as drivers return it: Python's
+// str()/isoformat() spelling ("2026-12-11 09:24:15.682508", a "T" instead
+// of the space, an optional UTC offset). A value without an offset is a
+// wall time in loc.
+func parseNaive(s string, loc *time.Location) (time.Time, error) {
+	s = strings.TrimSpace(strings.Replace(s, "T", " ", 1))
+	for _, layout := range []string{"2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("dbstore: unparseable expire_date %q", s)
 }
