@@ -24,10 +24,8 @@ const SessionInterruptedMessage = "The request's session was deleted before the 
 const MaxCookieSize = 4096
 
 // ErrCookieTooLarge is matched (errors.Is) by *CookieTooLargeError, which the
-// middleware's default cookie check reports. It mirrors
-// cookiestore.ErrCookieTooLarge, which this package cannot import (cookiestore
-// imports it); pass cookiestore.CheckSize to WithCookieCheck to get that
-// package's error instead.
+// middleware's default cookie check reports (cookiestore.ErrCookieTooLarge
+// is the same value).
 var ErrCookieTooLarge = errors.New("djangosession: cookie too large for browsers")
 
 // CookieTooLargeError reports a Set-Cookie that browsers will likely drop.
@@ -46,8 +44,8 @@ func (e *CookieTooLargeError) Is(target error) bool { return target == ErrCookie
 
 // CheckCookieSize measures name=value plus the attributes as they appear in
 // Set-Cookie (each adds its length and the "; " before it) and returns a
-// *CookieTooLargeError when the total exceeds MaxCookieSize. It measures
-// exactly as cookiestore.CheckSize does.
+// *CookieTooLargeError when the total exceeds MaxCookieSize
+// (cookiestore.CheckSize is this function).
 func CheckCookieSize(name, value string, attrs ...string) error {
 	n := len(name) + 1 + len(value)
 	for _, a := range attrs {

@@ -49,5 +49,5 @@ func ExampleCheckSize() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// cookiestore: cookie "sessionid" is 5028 bytes (name, value and attributes), over the 4096 bytes browsers keep; the browser will likely drop it and the session will be lost
+	// djangosession: cookie "sessionid" is 5028 bytes (name, value and attributes), over the 4096 bytes browsers keep; the browser will likely drop it and the session will be lost
 }
