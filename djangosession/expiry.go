@@ -136,8 +136,11 @@ func (p *ExpiryPolicy) asDateTime(expiry any) (pyvalue.DateTime, bool, error) {
 	return pyvalue.DateTime{}, false, nil
 }
 
-// truthy reports Python truthiness for the values an expiry can hold.
-func truthy(v any) bool {
+// Truthy is Python's bool() for the values a session may hold: false for
+// None, False, zero numbers, empty strings, bytes, containers and a zero
+// timedelta. Django's expiry helpers and the file engine's "expiry or
+// mtime + SESSION_COOKIE_AGE" test _session_expiry with it.
+func Truthy(v any) bool {
 	switch x := v.(type) {
 	case nil:
 		return false
@@ -153,14 +156,18 @@ func truthy(v any) bool {
 		return x != 0
 	case string:
 		return x != ""
+	case pyvalue.Bytes:
+		return len(x) != 0
+	case pyvalue.ByteArray:
+		return len(x) != 0
 	case []any:
 		return len(x) != 0
 	case pyvalue.Tuple:
 		return len(x) != 0
 	case *pyvalue.Dict:
-		return x.Len() != 0
-	case pyvalue.Bytes:
-		return len(x) != 0
+		return x != nil && x.Len() != 0
+	case pyvalue.TimeDelta:
+		return x.Days != 0 || x.Seconds != 0 || x.Microseconds != 0
 	}
 	return true
 }
@@ -200,7 +207,7 @@ func number(v any) (float64, bool) {
 // unparseable ISO text, a naive datetime with USE_TZ (or an aware one
 // without), any other type.
 func (p *ExpiryPolicy) Age(expiry any, modification time.Time) (float64, error) {
-	if !truthy(expiry) {
+	if !Truthy(expiry) {
 		return float64(p.CookieAge), nil
 	}
 	d, isDT, err := p.asDateTime(expiry)
@@ -282,7 +289,7 @@ func (p *ExpiryPolicy) DateTime(expiry any, modification time.Time) (pyvalue.Dat
 		return d, nil
 	}
 	var secs float64
-	if !truthy(expiry) {
+	if !Truthy(expiry) {
 		secs = float64(p.CookieAge)
 	} else {
 		f, ok := number(expiry)

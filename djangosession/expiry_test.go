@@ -245,3 +245,30 @@ func TestExpiryOddValues(t *testing.T) {
 		t.Errorf("GetExpiryDate = %v, %v", d, err)
 	}
 }
+
+// TestTruthy: Python's bool() decides whether _session_expiry counts
+// ("if not expiry: return get_session_cookie_age()"), empty bytearray and a
+// zero timedelta included, so both give SESSION_COOKIE_AGE.
+func TestTruthy(t *testing.T) {
+	for _, c := range []struct {
+		v    any
+		want bool
+	}{
+		{nil, false}, {false, false}, {true, true}, {int64(0), false}, {int64(-1), true},
+		{big.NewInt(0), false}, {0.0, false}, {0.5, true}, {"", false}, {"x", true},
+		{pyvalue.Bytes{}, false}, {pyvalue.ByteArray{}, false}, {pyvalue.ByteArray{0}, true},
+		{[]any{}, false}, {pyvalue.Tuple{}, false}, {pyvalue.NewDict(0), false}, {(*pyvalue.Dict)(nil), false},
+		{pyvalue.TimeDelta{}, false}, {pyvalue.TimeDelta{Microseconds: 1}, true},
+		{pyvalue.DateTime{Year: 2024, Month: 1, Day: 1}, true},
+	} {
+		if got := Truthy(c.v); got != c.want {
+			t.Errorf("Truthy(%#v) = %v, want %v", c.v, got, c.want)
+		}
+	}
+	p := &ExpiryPolicy{Version: Version{Major: 5, Minor: 2}, UseTZ: true, Location: time.UTC, CookieAge: 1209600}
+	for _, v := range []any{pyvalue.TimeDelta{}, pyvalue.ByteArray{}} {
+		if age, err := p.Age(v, time.Unix(1700000000, 0)); err != nil || age != 1209600 {
+			t.Errorf("Age(%#v) = %v, %v; want the cookie age", v, age, err)
+		}
+	}
+}

@@ -2,10 +2,10 @@ package filestore
 
 import (
 	"math"
-	"math/big"
 	"syscall"
 	"time"
 
+	"github.com/djsession/djsession/djangosession"
 	"github.com/djsession/djsession/pyvalue"
 )
 
@@ -14,30 +14,39 @@ import (
 //	expiry = data.get("_session_expiry") or (mtime + SESSION_COOKIE_AGE)
 //	expired = get_expiry_age(expiry=expiry) <= 0
 func (s *Store) expired(data *pyvalue.Dict, mtime time.Time) (bool, error) {
-	if v, ok := data.Get("_session_expiry"); ok && truthy(v) {
-		return s.valueExpired(v, s.now())
+	v, _ := data.Get(djangosession.ExpiryKey)
+	if !djangosession.Truthy(v) {
+		v = mtimeExpiry(mtime, s.cookieAge, s.useTZ, s.loc)
 	}
-	return mtimeExpired(mtime, s.now(), s.cookieAge, s.useTZ, s.loc), nil
+	age, err := s.policy.Age(v, s.now())
+	if err != nil {
+		return false, err
+	}
+	return age <= 0, nil
 }
 
-// mtimeExpired evaluates get_expiry_age(expiry=mtime + age) <= 0 with
-// Python's arithmetic: st_mtime is a float, datetime.fromtimestamp rounds it
-// half-even to microseconds, "now" has microsecond resolution, and the age
-// is delta.days*86400 + delta.seconds (a floor). Without USE_TZ both sides
-// are naive wall-clock times in TIME_ZONE, so the subtraction is done on
-// wall clocks, as Django does.
-func mtimeExpired(mtime, now time.Time, cookieAge int64, useTZ bool, loc *time.Location) bool {
-	m := pyTimestampMicros(mtime)
-	n := now.UnixMicro()
-	if !useTZ {
-		if loc == nil {
-			loc = time.Local
-		}
-		m = wallMicros(m, loc)
-		n = wallMicros(n, loc)
+// mtimeExpiry is the file engine's fallback expiry,
+// datetime.fromtimestamp(st_mtime, tz) + timedelta(seconds=cookieAge):
+// st_mtime is a float, fromtimestamp rounds it half-even to microseconds,
+// and it is aware UTC with USE_TZ, else the naive wall clock in TIME_ZONE
+// (to which the age is added, so that get_expiry_age compares wall clocks
+// as Django does).
+func mtimeExpiry(mtime time.Time, cookieAge int64, useTZ bool, loc *time.Location) pyvalue.DateTime {
+	m := time.UnixMicro(pyTimestampMicros(mtime))
+	if useTZ {
+		return pyvalue.DateTimeFromTime(addSeconds(m.UTC(), cookieAge))
 	}
-	delta := m + cookieAge*1_000_000 - n
-	return floorDiv(delta, 1_000_000) <= 0
+	if loc == nil {
+		loc = time.Local
+	}
+	w := m.In(loc)
+	wall := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), time.UTC)
+	return pyvalue.NaiveDateTimeFromTime(addSeconds(wall, cookieAge))
+}
+
+// addSeconds adds whole seconds without time.Duration's ±292-year limit.
+func addSeconds(t time.Time, secs int64) time.Time {
+	return time.Unix(t.Unix()+secs, int64(t.Nanosecond())).In(t.Location())
 }
 
 // pyTimestampMicros is datetime.fromtimestamp(os.stat(f).st_mtime) as
@@ -54,54 +63,6 @@ func pyTimestampMicros(t time.Time) int64 {
 		intpart--
 	}
 	return int64(intpart)*1_000_000 + int64(us)
-}
-
-// wallMicros returns the local wall-clock reading of the instant us in loc,
-// counted as if it were UTC.
-func wallMicros(us int64, loc *time.Location) int64 {
-	_, off := time.UnixMicro(us).In(loc).Zone()
-	return us + int64(off)*1_000_000
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if (a%b != 0) && ((a < 0) != (b < 0)) {
-		q--
-	}
-	return q
-}
-
-// truthy is Python's bool() for the values a session may hold.
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case int64:
-		return x != 0
-	case int:
-		return x != 0
-	case *big.Int:
-		return x.Sign() != 0
-	case float64:
-		return x != 0
-	case string:
-		return x != ""
-	case pyvalue.Bytes:
-		return len(x) != 0
-	case pyvalue.ByteArray:
-		return len(x) != 0
-	case []any:
-		return len(x) != 0
-	case pyvalue.Tuple:
-		return len(x) != 0
-	case *pyvalue.Dict:
-		return x != nil && x.Len() != 0
-	case pyvalue.TimeDelta:
-		return x.Days != 0 || x.Seconds != 0 || x.Microseconds != 0
-	}
-	return true
 }
 
 func isDirErr(err error) bool {

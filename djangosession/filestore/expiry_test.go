@@ -9,6 +9,14 @@ import (
 	"github.com/djsession/djsession/djangosession"
 )
 
+// mtimeExpired is the engine's fallback rule alone:
+// get_expiry_age(expiry=mtimeExpiry(...)) <= 0 at now.
+func mtimeExpired(mtime, now time.Time, cookieAge int64, useTZ bool, loc *time.Location) bool {
+	p := djangosession.ExpiryPolicy{UseTZ: useTZ, Location: loc, CookieAge: cookieAge}
+	age, err := p.Age(mtimeExpiry(mtime, cookieAge, useTZ, loc), now)
+	return err == nil && age <= 0
+}
+
 // TestMtimeExpiryWallClock: without USE_TZ Django compares naive wall
 // clocks in TIME_ZONE, so across a DST change the mtime rule is an hour off
 // real time. Values checked with CPython (TZ=America/Chicago):
