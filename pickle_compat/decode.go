@@ -91,9 +91,7 @@ type unpickler struct {
 	containers int
 	setIndex   map[*pyvalue.Set]*pyvalue.Dict
 
-	stackArr [16]any
-	markArr  [4]int
-	memoArr  [16]memoSlot
+	a *arena
 }
 
 // Loads reads one pickle (protocols 0–5) from b. Data after STOP is
@@ -106,7 +104,16 @@ func (d *Decoder) Loads(b []byte) (any, error) {
 	if len(b) > maxBytes {
 		return nil, &LimitError{Limit: "MaxBytes", Max: maxBytes}
 	}
-	u := &unpickler{data: b, budget: maxBytes, maxBytes: maxBytes, maxMemo: d.MaxMemo, maxDepth: d.MaxDepth, strict: d.StrictGlobals}
+	sc := getScratch()
+	u := unpickler{data: b, budget: maxBytes, maxBytes: maxBytes, maxMemo: d.MaxMemo, maxDepth: d.MaxDepth, strict: d.StrictGlobals,
+		stack: sc.stack, marks: sc.marks, memo: sc.memo, a: newArena()}
+	v, err := u.load()
+	putScratch(sc, u.stack, u.marks, u.memo)
+	return v, err
+}
+
+func (u *unpickler) load() (any, error) {
+	b := u.data
 	if u.maxMemo <= 0 {
 		u.maxMemo = DefaultMaxMemo
 	}
@@ -116,9 +123,6 @@ func (d *Decoder) Loads(b []byte) (any, error) {
 	if len(b) <= arenaMax {
 		u.text = string(b)
 	}
-	u.stack = u.stackArr[:0]
-	u.marks = u.markArr[:0]
-	u.memo = u.memoArr[:0]
 	v, err := u.run()
 	if err != nil {
 		return nil, err
@@ -207,13 +211,13 @@ func (u *unpickler) popMark() ([]any, error) {
 }
 
 // value turns a stack entry into the value stored in a container.
-func value(v any) any {
+func (u *unpickler) value(v any) any {
 	if l, ok := v.(*listBuf); ok {
 		l.used = true
 		if l.items == nil {
 			l.items = []any{}
 		}
-		return l.items
+		return u.a.boxList(l.items)
 	}
 	return v
 }
@@ -360,7 +364,7 @@ const containerCost = 64
 func (u *unpickler) newList(items []any) *listBuf {
 	u.containers++
 	u.budget -= containerCost
-	return &listBuf{items: items}
+	return u.a.listBuf(items)
 }
 
 func (u *unpickler) run() (any, error) {
@@ -395,7 +399,7 @@ func (u *unpickler) run() (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			return value(v), nil
+			return u.value(v), nil
 		case opMark:
 			u.marks = append(u.marks, len(u.stack))
 		case opPop:
@@ -437,14 +441,14 @@ func (u *unpickler) run() (any, error) {
 			if len(u.data)-u.pos < 2 {
 				return nil, u.truncated()
 			}
-			u.push(int64(binary.LittleEndian.Uint16(u.data[u.pos:])))
+			u.push(u.a.boxInt(int64(binary.LittleEndian.Uint16(u.data[u.pos:]))))
 			u.pos += 2
 		case opBinInt:
 			v, err := u.u32()
 			if err != nil {
 				return nil, err
 			}
-			u.push(int64(int32(uint32(v))))
+			u.push(u.a.boxInt(int64(int32(uint32(v)))))
 		case opLong1, opLong4:
 			var n uint64
 			var err error
@@ -466,13 +470,17 @@ func (u *unpickler) run() (any, error) {
 			if err := u.charge(len(b)); err != nil {
 				return nil, err
 			}
-			u.push(decodeLong(b))
+			if len(b) <= 8 {
+				u.push(u.a.boxInt(decodeLong(b).(int64)))
+			} else {
+				u.push(decodeLong(b))
+			}
 		case opBinFloat:
 			b, err := u.take(8)
 			if err != nil {
 				return nil, err
 			}
-			u.push(math.Float64frombits(binary.BigEndian.Uint64(b)))
+			u.push(u.a.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(b))))
 		case opShortBinUnicode, opBinUnicode, opBinUnicode8:
 			var n uint64
 			var err error
@@ -495,7 +503,7 @@ func (u *unpickler) run() (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			u.push(s)
+			u.push(u.a.boxString(s))
 		case opShortBinBytes, opBinBytes, opBinBytes8, opByteArray8:
 			var n uint64
 			var err error
@@ -546,13 +554,13 @@ func (u *unpickler) run() (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			u.push(s)
+			u.push(u.a.boxString(s))
 		case opEmptyDict:
 			u.containers++
 			if err := u.charge(containerCost); err != nil {
 				return nil, err
 			}
-			u.push(pyvalue.NewDict(0))
+			u.push(u.a.dict())
 		case opEmptyList:
 			u.push(u.newList(nil))
 			if u.budget < 0 {
@@ -576,7 +584,7 @@ func (u *unpickler) run() (any, error) {
 			}
 			t := make(pyvalue.Tuple, n)
 			for i := range t {
-				t[i] = value(u.stack[len(u.stack)-n+i])
+				t[i] = u.value(u.stack[len(u.stack)-n+i])
 			}
 			u.stack = u.stack[:len(u.stack)-n]
 			u.containers++
@@ -591,7 +599,7 @@ func (u *unpickler) run() (any, error) {
 			}
 			t := make(pyvalue.Tuple, len(items))
 			for i, x := range items {
-				t[i] = value(x)
+				t[i] = u.value(x)
 			}
 			u.containers++
 			u.push(t)
@@ -605,7 +613,7 @@ func (u *unpickler) run() (any, error) {
 			}
 			l := make([]any, len(items))
 			for i, x := range items {
-				l[i] = value(x)
+				l[i] = u.value(x)
 			}
 			u.push(u.newList(l))
 		case opDict:
@@ -616,7 +624,7 @@ func (u *unpickler) run() (any, error) {
 			if len(items)%2 != 0 {
 				return nil, u.errf(ErrMalformed, "odd number of items for DICT")
 			}
-			d := pyvalue.NewDict(len(items) / 2)
+			d := u.a.dict()
 			if err := u.setItems(d, items); err != nil {
 				return nil, err
 			}
@@ -863,7 +871,7 @@ func (u *unpickler) run() (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			if err := u.build(value(state)); err != nil {
+			if err := u.build(u.value(state)); err != nil {
 				return nil, err
 			}
 		case opInst:
@@ -881,7 +889,7 @@ func (u *unpickler) run() (any, error) {
 			}
 			args := make(pyvalue.Tuple, len(items))
 			for i, x := range items {
-				args[i] = value(x)
+				args[i] = u.value(x)
 			}
 			g, err := u.global(string(mod), string(name), u.proto < 3)
 			if err != nil {
@@ -902,7 +910,7 @@ func (u *unpickler) run() (any, error) {
 			}
 			args := make(pyvalue.Tuple, len(items)-1)
 			for i, x := range items[1:] {
-				args[i] = value(x)
+				args[i] = u.value(x)
 			}
 			v, err := u.reduce(items[0], args)
 			if err != nil {
@@ -1188,14 +1196,14 @@ func (u *unpickler) appendItems(items []any) error {
 			if x == t {
 				return u.errf(ErrRecursive, "list appended to itself")
 			}
-			l.items = append(l.items, value(x))
+			l.items = append(l.items, u.value(x))
 		}
 	case *pyvalue.Object:
 		for _, x := range items {
 			if x == t {
 				return u.errf(ErrRecursive, "object appended to itself")
 			}
-			l.ListItems = append(l.ListItems, value(x))
+			l.ListItems = append(l.ListItems, u.value(x))
 		}
 	default:
 		return u.errf(ErrMalformed, "APPEND on %s", typeName(t))
@@ -1213,7 +1221,7 @@ func (u *unpickler) setItems(d *pyvalue.Dict, items []any) error {
 		*d = *pyvalue.NewDict(len(items) / 2)
 	}
 	for i := 0; i+1 < len(items); i += 2 {
-		k, v := value(items[i]), value(items[i+1])
+		k, v := u.value(items[i]), u.value(items[i+1])
 		if p, ok := v.(*pyvalue.Dict); ok && p == d {
 			return u.errf(ErrRecursive, "dict set as its own item")
 		}
@@ -1240,7 +1248,7 @@ func (u *unpickler) addItems(s *pyvalue.Set, items []any) error {
 		u.setIndex[s] = idx
 	}
 	for _, x := range items {
-		x = value(x)
+		x = u.value(x)
 		if idx.Has(x) {
 			continue
 		}
