@@ -28,22 +28,11 @@ func cmdLoginSession(e *env) error {
 	if err := djangosession.Login(e.ctx, sess, e.args[0], e.args[1], ""); err != nil {
 		return err
 	}
-	// What SessionMiddleware does at the end of the request.
-	if err := sess.Save(e.ctx); err != nil {
-		return err
-	}
-	return e.emit(obj("session_key", sess.Key()))
+	return e.saveAndEmitKey(sess)
 }
 
 func cmdVerifyAuth(e *env) error {
-	if err := e.wantArgs(2, 2); err != nil {
-		return err
-	}
-	key, err := e.key(0)
-	if err != nil {
-		return err
-	}
-	se, err := e.openSessions()
+	key, se, err := e.keyedSessions(2, 2)
 	if err != nil {
 		return err
 	}

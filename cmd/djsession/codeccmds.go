@@ -39,19 +39,29 @@ func sessionDataField(in *pyvalue.Dict, name string, required bool) (*pyvalue.Di
 	return d, nil
 }
 
+// settingsAndInput is the preamble of a command that takes no arguments:
+// the settings, as load reads and checks them, then the stdin object.
+func (e *env) settingsAndInput(load func() (*djangosession.Settings, error)) (*djangosession.Settings, *pyvalue.Dict, error) {
+	if err := e.wantArgs(0, 0); err != nil {
+		return nil, nil, err
+	}
+	s, err := load()
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := e.readInput()
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, in, nil
+}
+
 func (e *env) codec(s *djangosession.Settings) (*djangosession.Codec, error) {
 	return djangosession.NewCodec(s, djangosession.WithLogger(e.logger()))
 }
 
 func cmdEncode(e *env) error {
-	if err := e.wantArgs(0, 0); err != nil {
-		return err
-	}
-	s, err := e.storeSettings()
-	if err != nil {
-		return err
-	}
-	in, err := e.readInput()
+	s, in, err := e.settingsAndInput(e.storeSettings)
 	if err != nil {
 		return err
 	}
@@ -82,14 +92,7 @@ func cmdEncode(e *env) error {
 }
 
 func cmdDecode(e *env) error {
-	if err := e.wantArgs(0, 0); err != nil {
-		return err
-	}
-	s, err := e.storeSettings()
-	if err != nil {
-		return err
-	}
-	in, err := e.readInput()
+	s, in, err := e.settingsAndInput(e.storeSettings)
 	if err != nil {
 		return err
 	}

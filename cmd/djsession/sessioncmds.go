@@ -59,6 +59,33 @@ func (e *env) openSessions() (*sessionEnv, error) {
 	return &sessionEnv{openStore: st, settings: s, manager: m}, nil
 }
 
+// keyedSessions is the preamble of a command on one session: it checks the
+// positional argument count, reads the session key (the first argument)
+// and opens the engine.
+func (e *env) keyedSessions(min, max int) (string, *sessionEnv, error) {
+	if err := e.wantArgs(min, max); err != nil {
+		return "", nil, err
+	}
+	key, err := e.key(0)
+	if err != nil {
+		return "", nil, err
+	}
+	se, err := e.openSessions()
+	if err != nil {
+		return "", nil, err
+	}
+	return key, se, nil
+}
+
+// saveAndEmitKey saves sess, as SessionMiddleware does at the end of the
+// request, and prints its key.
+func (e *env) saveAndEmitKey(sess *djangosession.Session) error {
+	if err := sess.Save(e.ctx); err != nil {
+		return err
+	}
+	return e.emit(obj("session_key", sess.Key()))
+}
+
 // expiryField converts the protocol's expiry (null, int, float, ISO text)
 // to the argument of Session.SetExpiry, as the Django peer hands it to
 // set_expiry: with USE_TZ=False an aware time becomes the naive wall time of
@@ -191,14 +218,7 @@ func cmdWrite(e *env) error {
 }
 
 func cmdRead(e *env) error {
-	if err := e.wantArgs(1, 1); err != nil {
-		return err
-	}
-	key, err := e.key(0)
-	if err != nil {
-		return err
-	}
-	se, err := e.openSessions()
+	key, se, err := e.keyedSessions(1, 1)
 	if err != nil {
 		return err
 	}
@@ -345,21 +365,11 @@ func cmdModify(e *env) error {
 			return err
 		}
 	}
-	if err := sess.Save(e.ctx); err != nil {
-		return err
-	}
-	return e.emit(obj("session_key", sess.Key()))
+	return e.saveAndEmitKey(sess)
 }
 
 func cmdDelete(e *env) error {
-	if err := e.wantArgs(1, 1); err != nil {
-		return err
-	}
-	key, err := e.key(0)
-	if err != nil {
-		return err
-	}
-	se, err := e.openSessions()
+	key, se, err := e.keyedSessions(1, 1)
 	if err != nil {
 		return err
 	}
@@ -371,14 +381,7 @@ func cmdDelete(e *env) error {
 }
 
 func cmdCycle(e *env) error {
-	if err := e.wantArgs(1, 1); err != nil {
-		return err
-	}
-	key, err := e.key(0)
-	if err != nil {
-		return err
-	}
-	se, err := e.openSessions()
+	key, se, err := e.keyedSessions(1, 1)
 	if err != nil {
 		return err
 	}
@@ -387,10 +390,7 @@ func cmdCycle(e *env) error {
 	if err := sess.CycleKey(e.ctx); err != nil {
 		return err
 	}
-	if err := sess.Save(e.ctx); err != nil {
-		return err
-	}
-	return e.emit(obj("session_key", sess.Key()))
+	return e.saveAndEmitKey(sess)
 }
 
 func cmdClearExpired(e *env) error {

@@ -44,14 +44,7 @@ func (e *env) settingsChecked() (*djangosession.Settings, error) {
 }
 
 func cmdDumps(e *env) error {
-	if err := e.wantArgs(0, 0); err != nil {
-		return err
-	}
-	s, err := e.settingsChecked()
-	if err != nil {
-		return err
-	}
-	in, err := e.readInput()
+	s, in, err := e.settingsAndInput(e.settingsChecked)
 	if err != nil {
 		return err
 	}
@@ -79,14 +72,7 @@ func cmdDumps(e *env) error {
 }
 
 func cmdLoads(e *env) error {
-	if err := e.wantArgs(0, 0); err != nil {
-		return err
-	}
-	s, err := e.settingsChecked()
-	if err != nil {
-		return err
-	}
-	in, err := e.readInput()
+	s, in, err := e.settingsAndInput(e.settingsChecked)
 	if err != nil {
 		return err
 	}
