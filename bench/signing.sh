@@ -6,6 +6,8 @@
 # time.process_time), which a busy machine distorts far less than wall
 # time; wall-clock figures are printed beside it. Go and Django runs are
 # interleaved and the best of each kept.
+# Go runs with -test.cpu 1 (GOMAXPROCS=1): single-threaded Python is
+# compared with one core of Go, garbage collector included.
 # Usage: bench/signing.sh [rounds, default 2] [go -benchtime, default 1s]
 set -eu
 cd "$(dirname "$0")/.."
@@ -20,7 +22,7 @@ go test -c -o "$tmp/signing.test" ./signing/
 i=0
 while [ "$i" -lt "$rounds" ]; do
 	(cd signing && "$tmp/signing.test" -test.run '^$' -test.bench '^Benchmark(Dumps|Loads)$' \
-		-test.benchmem -test.benchtime "$benchtime") | grep '^Benchmark' >>"$tmp/go.txt"
+		-test.benchmem -test.cpu 1 -test.benchtime "$benchtime") | grep '^Benchmark' >>"$tmp/go.txt"
 	/usr/bin/python3 bench/signing_django.py >>"$tmp/django.txt"
 	i=$((i + 1))
 done

@@ -52,6 +52,24 @@ type arena struct {
 	dicts []Dict
 	lists [][]any
 	bytes []byte // text of strings that are not a plain slice of the input
+
+	// keys caches boxed dict keys that were plain slices of the input,
+	// indexed by their first two bytes. Sessions repeat the same few keys
+	// ("id", "sku", "qty" ...) in every dict of a list; a key whose input
+	// bytes match a cached one needs neither scanning nor a new box, much
+	// as CPython's decoder memoizes keys. A collision only costs a miss.
+	keys [64]any
+}
+
+// keyIndex is the slot in arena.keys of a key starting with bytes c0, c1.
+func keyIndex(c0, c1 byte) int { return int(c0+c1*7) & 63 }
+
+// cachedKey returns the text of a cached boxed key.
+func cachedKey(v any) string {
+	if p := (*eface)(unsafe.Pointer(&v)).data; p != nil {
+		return *(*string)(p)
+	}
+	return ""
 }
 
 // presize makes the first chunks as large as the input suggests: a string

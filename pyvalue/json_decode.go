@@ -335,15 +335,32 @@ func (s *scanner) key(i int) (any, int, error) {
 	if i >= len(b) || b[i] != '"' {
 		return nil, i, s.fail(i, "Expecting property name enclosed in double quotes")
 	}
-	k, j, err := s.stringRaw(i)
-	if err != nil {
-		return nil, j, err
+	var kv any
+	j := 0
+	if s.shared && i+2 < len(b) {
+		h := keyIndex(b[i+1], b[i+2])
+		// A cached key is plain text, so input bytes equal to it followed
+		// by '"' are that same key.
+		if c := cachedKey(s.a.keys[h]); c != "" && len(b)-(i+1) > len(c) &&
+			b[i+1+len(c)] == '"' && string(b[i+1:i+1+len(c)]) == c {
+			kv, j = s.a.keys[h], i+2+len(c)
+		}
+	}
+	if kv == nil {
+		k, e, err := s.stringRaw(i)
+		if err != nil {
+			return nil, e, err
+		}
+		kv, j = s.a.boxString(k), e
+		if s.shared && len(k) >= 2 && unsafe.StringData(k) == &b[i+1] {
+			s.a.keys[keyIndex(k[0], k[1])] = kv
+		}
 	}
 	j = s.skipWS(j)
 	if j >= len(b) || b[j] != ':' {
 		return nil, j, s.fail(j, "Expecting ':' delimiter")
 	}
-	return s.a.boxString(k), s.skipWS(j + 1), nil
+	return kv, s.skipWS(j + 1), nil
 }
 
 // scalar scans a number or constant at i.
