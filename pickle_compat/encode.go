@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"sync"
 	"time"
 
 	"github.com/djsession/djsession/pyvalue"
@@ -67,6 +68,7 @@ type pickler struct {
 	memo       map[any]int
 	strMemo    map[string]int
 	dictMemo   map[*pyvalue.Dict]int
+	sliceMemo  map[sliceKey]int
 	// small session dicts hold few memoized keys and dicts: linear scans of
 	// these beat hashing until smallMemo entries, then the maps take over
 	strSmall  []strEntry
@@ -74,6 +76,10 @@ type pickler struct {
 	memoN     int
 	depth     int
 	maxDepth  int
+	// spare (empty) maps of a pooled pickler, taken when the small tables
+	// overflow
+	spareStr  map[string]int
+	spareDict map[*pyvalue.Dict]int
 }
 
 // Dumps pickles v. It returns an *UnsupportedTypeError for a Go value
@@ -88,7 +94,9 @@ func (e *Encoder) Dumps(v any) ([]byte, error) {
 	if proto < 2 || proto > HighestProtocol {
 		return nil, fmt.Errorf("%w: pickle protocol %d", ErrUnsupported, proto)
 	}
-	p := &pickler{proto: proto, frameStart: -1, maxDepth: e.MaxDepth, buf: make([]byte, 0, 512)}
+	p := picklerPool.Get().(*pickler)
+	defer p.release()
+	p.proto, p.frameStart, p.maxDepth = proto, -1, e.MaxDepth
 	if p.maxDepth <= 0 {
 		p.maxDepth = DefaultMaxDepth
 	}
@@ -101,7 +109,41 @@ func (e *Encoder) Dumps(v any) ([]byte, error) {
 	}
 	p.write1(opStop)
 	p.commitFrame()
-	return p.buf, nil
+	// the pooled buffer is reused: hand out an exact copy, one allocation
+	// instead of the buffer's growth steps
+	return append([]byte(nil), p.buf...), nil
+}
+
+// picklers are reused: their buffer and memo maps are the bulk of what a
+// Dumps would otherwise allocate.
+var picklerPool = sync.Pool{New: func() any { return &pickler{buf: make([]byte, 0, 1024)} }}
+
+// pickleKeep bounds the buffer and memo sizes a pooled pickler keeps, so
+// that one huge pickle does not pin its memory (or make every later reset
+// clear a huge map).
+const pickleKeep = 1 << 16
+
+// release clears every reference to the pickled value and returns p to the
+// pool.
+func (p *pickler) release() {
+	if cap(p.buf) > pickleKeep || len(p.memo) > pickleKeep/16 || len(p.strMemo) > pickleKeep/16 ||
+		len(p.dictMemo) > pickleKeep/16 || len(p.sliceMemo) > pickleKeep/16 {
+		return
+	}
+	clear(p.memo)
+	clear(p.strMemo)
+	clear(p.dictMemo)
+	clear(p.sliceMemo)
+	// the maps are kept empty; the small tables take the next pickle first
+	strMemo, dictMemo := p.strMemo, p.dictMemo
+	clear(p.strSmall)
+	clear(p.dictSmall)
+	*p = pickler{
+		buf: p.buf[:0], memo: p.memo, sliceMemo: p.sliceMemo,
+		strSmall: p.strSmall[:0], dictSmall: p.dictSmall[:0],
+		spareStr: strMemo, spareDict: dictMemo,
+	}
+	picklerPool.Put(p)
 }
 
 // startFrame reserves a frame header when framing and no frame is open,
@@ -153,11 +195,17 @@ func (p *pickler) writeBytes(header []byte, data string) {
 }
 
 func (p *pickler) memoPut(key any) {
-	idx := p.memoN
-	p.memoN++
+	idx := p.memoNext()
 	if key != nil {
 		p.memoSet(key, idx)
 	}
+}
+
+// memoNext writes the opcode memoizing the top of the stack and returns its
+// memo index.
+func (p *pickler) memoNext() int {
+	idx := p.memoN
+	p.memoN++
 	switch {
 	case p.proto >= 4:
 		p.write1(opMemoize)
@@ -166,6 +214,7 @@ func (p *pickler) memoPut(key any) {
 	default:
 		p.write(opLongBinPut, byte(idx), byte(idx>>8), byte(idx>>16), byte(idx>>24))
 	}
+	return idx
 }
 
 type strEntry struct {
@@ -185,29 +234,11 @@ const smallMemo = 24
 func (p *pickler) memoSet(key any, idx int) {
 	switch k := key.(type) {
 	case internKey:
-		if p.strMemo == nil && len(p.strSmall) < smallMemo {
-			p.strSmall = append(p.strSmall, strEntry{k.s, idx})
-			return
-		}
-		if p.strMemo == nil {
-			p.strMemo = make(map[string]int, 2*smallMemo)
-			for _, e := range p.strSmall {
-				p.strMemo[e.s] = e.idx
-			}
-		}
-		p.strMemo[k.s] = idx
+		p.setStr(k.s, idx)
 	case *pyvalue.Dict:
-		if p.dictMemo == nil && len(p.dictSmall) < smallMemo {
-			p.dictSmall = append(p.dictSmall, dictEntry{k, idx})
-			return
-		}
-		if p.dictMemo == nil {
-			p.dictMemo = make(map[*pyvalue.Dict]int, 2*smallMemo)
-			for _, e := range p.dictSmall {
-				p.dictMemo[e.d] = e.idx
-			}
-		}
-		p.dictMemo[k] = idx
+		p.setDict(k, idx)
+	case sliceKey:
+		p.setSlice(k, idx)
 	default:
 		if p.memo == nil {
 			p.memo = make(map[any]int, 8)
@@ -217,32 +248,90 @@ func (p *pickler) memoSet(key any, idx int) {
 }
 
 func (p *pickler) memoLookup(key any) (int, bool) {
-	var idx int
-	var ok bool
 	switch k := key.(type) {
 	case internKey:
-		if p.strMemo != nil {
-			idx, ok = p.strMemo[k.s]
-		} else {
-			for _, e := range p.strSmall {
-				if e.s == k.s {
-					return e.idx, true
-				}
-			}
-		}
+		return p.lookupStr(k.s)
 	case *pyvalue.Dict:
-		if p.dictMemo != nil {
-			idx, ok = p.dictMemo[k]
-		} else {
-			for _, e := range p.dictSmall {
-				if e.d == k {
-					return e.idx, true
-				}
-			}
-		}
-	default:
-		idx, ok = p.memo[key]
+		return p.lookupDict(k)
+	case sliceKey:
+		return p.lookupSlice(k)
 	}
+	idx, ok := p.memo[key]
+	return idx, ok
+}
+
+// The typed memo tables below are called directly on the hot paths: going
+// through memoSet's `any` parameter would box (allocate) every key.
+
+func (p *pickler) setStr(s string, idx int) {
+	if p.strMemo == nil && len(p.strSmall) < smallMemo {
+		p.strSmall = append(p.strSmall, strEntry{s, idx})
+		return
+	}
+	if p.strMemo == nil {
+		p.strMemo = p.spareStr
+		if p.strMemo == nil {
+			p.strMemo = make(map[string]int, 2*smallMemo)
+		}
+		for _, e := range p.strSmall {
+			p.strMemo[e.s] = e.idx
+		}
+	}
+	p.strMemo[s] = idx
+}
+
+func (p *pickler) lookupStr(s string) (int, bool) {
+	if p.strMemo != nil {
+		idx, ok := p.strMemo[s]
+		return idx, ok
+	}
+	for _, e := range p.strSmall {
+		if e.s == s {
+			return e.idx, true
+		}
+	}
+	return 0, false
+}
+
+func (p *pickler) setDict(d *pyvalue.Dict, idx int) {
+	if p.dictMemo == nil && len(p.dictSmall) < smallMemo {
+		p.dictSmall = append(p.dictSmall, dictEntry{d, idx})
+		return
+	}
+	if p.dictMemo == nil {
+		p.dictMemo = p.spareDict
+		if p.dictMemo == nil {
+			p.dictMemo = make(map[*pyvalue.Dict]int, 2*smallMemo)
+		}
+		for _, e := range p.dictSmall {
+			p.dictMemo[e.d] = e.idx
+		}
+	}
+	p.dictMemo[d] = idx
+}
+
+func (p *pickler) lookupDict(d *pyvalue.Dict) (int, bool) {
+	if p.dictMemo != nil {
+		idx, ok := p.dictMemo[d]
+		return idx, ok
+	}
+	for _, e := range p.dictSmall {
+		if e.d == d {
+			return e.idx, true
+		}
+	}
+	return 0, false
+}
+
+func (p *pickler) setSlice(k sliceKey, idx int) {
+	if p.sliceMemo == nil {
+		p.sliceMemo = make(map[sliceKey]int, 8)
+	}
+	p.sliceMemo[k] = idx
+}
+
+func (p *pickler) lookupSlice(k sliceKey) (int, bool) {
+	idx, ok := p.sliceMemo[k]
 	return idx, ok
 }
 
@@ -252,12 +341,16 @@ func (p *pickler) memoGet(key any) bool {
 	if !ok {
 		return false
 	}
+	p.writeGet(idx)
+	return true
+}
+
+func (p *pickler) writeGet(idx int) {
 	if idx < 256 {
 		p.write(opBinGet, byte(idx))
 	} else {
 		p.write(opLongBinGet, byte(idx), byte(idx>>8), byte(idx>>16), byte(idx>>24))
 	}
-	return true
 }
 
 func (p *pickler) enter() error {
@@ -489,11 +582,12 @@ func (p *pickler) saveKey(k any) error {
 // saveInterned writes a string CPython interns (module names, identifiers
 // of C code): one copy per pickle, later uses are memo GETs.
 func (p *pickler) saveInterned(s string) {
-	if p.memoGet(internKey{s}) {
+	if idx, ok := p.lookupStr(s); ok {
+		p.writeGet(idx)
 		return
 	}
 	p.writeStr(s)
-	p.memoPut(internKey{s})
+	p.setStr(s, p.memoNext())
 }
 
 func (p *pickler) writeStr(s string) {
@@ -621,17 +715,23 @@ func sliceIdentity(kind byte, s []any) any {
 }
 
 func (p *pickler) saveList(l []any) error {
-	key := sliceIdentity('l', l)
-	if key != nil && p.memoGet(key) {
-		return nil
+	if len(l) > 0 {
+		if idx, ok := p.lookupSlice(sliceKey{'l', &l[0], len(l)}); ok {
+			p.writeGet(idx)
+			return nil
+		}
 	}
 	if err := p.enter(); err != nil {
 		return err
 	}
-	defer func() { p.depth-- }()
 	p.write1(opEmptyList)
-	p.memoPut(key)
-	return p.batchListExact(l)
+	idx := p.memoNext()
+	if len(l) > 0 {
+		p.setSlice(sliceKey{'l', &l[0], len(l)}, idx)
+	}
+	err := p.batchListExact(l)
+	p.depth--
+	return err
 }
 
 // batchListExact is batch_list_exact: one item is APPEND, more are MARK ...
@@ -736,16 +836,18 @@ func (p *pickler) saveTuple(t pyvalue.Tuple) error {
 }
 
 func (p *pickler) saveDict(d *pyvalue.Dict) error {
-	if p.memoGet(d) {
+	if idx, ok := p.lookupDict(d); ok {
+		p.writeGet(idx)
 		return nil
 	}
 	if err := p.enter(); err != nil {
 		return err
 	}
-	defer func() { p.depth-- }()
 	p.write1(opEmptyDict)
-	p.memoPut(d)
-	return p.batchDictExact(d)
+	p.setDict(d, p.memoNext())
+	err := p.batchDictExact(d)
+	p.depth--
+	return err
 }
 
 // batchDictExact is batch_dict_exact: one item is SETITEM; otherwise MARK
