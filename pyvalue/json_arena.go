@@ -80,11 +80,14 @@ func (a *arena) presize(in []byte) {
 	if len(in) > 1<<16 {
 		in = in[:1<<16] // later chunks grow on demand
 	}
-	if n := bytes.Count(in, []byte{'"'}) / 2; n > 0 {
+	// Most repeated keys reuse a cached box (see keys): reserve slots for
+	// string values and for a share of the keys only.
+	colons := bytes.Count(in, []byte{':'})
+	if n := bytes.Count(in, []byte{'"'})/2 - colons + min(colons, 32+colons/8); n > 0 {
 		a.strs = make([]string, 0, n)
 	}
 	braces := bytes.Count(in, []byte{'{'})
-	if n := bytes.Count(in, []byte{','}) + bytes.Count(in, []byte{':'}) + braces +
+	if n := bytes.Count(in, []byte{','}) + colons + braces +
 		bytes.Count(in, []byte{'['}); n > 0 {
 		a.anys = make([]any, 0, n)
 	}

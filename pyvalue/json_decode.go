@@ -209,6 +209,9 @@ func (s *scanner) fail(off int, msg string) *SyntaxError {
 }
 
 func (s *scanner) skipWS(i int) int {
+	if i < len(s.buf) && s.buf[i] > ' ' {
+		return i // compact JSON, as Django writes it
+	}
 	for i < len(s.buf) {
 		switch s.buf[i] {
 		case ' ', '\t', '\n', '\r':
@@ -748,9 +751,11 @@ func (s *scanner) buildDict(kv []any) *Dict {
 	dup := false
 	if n <= linearLimit {
 		// Compare cheap signatures (length, first and last byte) first;
-		// only equal signatures need a string comparison.
+		// only equal signatures need a string comparison, and a 64-bit
+		// filter of the signatures seen tells when none can be equal.
 		var strs [linearLimit]string
 		var sigs [linearLimit]uint64
+		var seen uint64
 	scan:
 		for i := 0; i < n; i++ {
 			k := keys[i].(string)
@@ -758,12 +763,16 @@ func (s *scanner) buildDict(kv []any) *Dict {
 			if len(k) > 0 {
 				sig |= uint64(k[0])<<48 | uint64(k[len(k)-1])<<56
 			}
-			for j := 0; j < i; j++ {
-				if sigs[j] == sig && strs[j] == k {
-					dup = true
-					break scan
+			bit := uint64(1) << ((sig * 0x9E3779B97F4A7C15) >> 58)
+			if seen&bit != 0 {
+				for j := 0; j < i; j++ {
+					if sigs[j] == sig && strs[j] == k {
+						dup = true
+						break scan
+					}
 				}
 			}
+			seen |= bit
 			strs[i], sigs[i] = k, sig
 		}
 	} else {
