@@ -56,12 +56,12 @@ type arena struct {
 	bufs  []listBuf
 	dicts []pyvalue.Dict
 
-	strArr  [12]string
-	intArr  [2]int64
-	fltArr  [2]float64
-	listArr [2][]any
-	bufArr  [2]listBuf
-	dictArr [2]pyvalue.Dict
+	strArr  [8]string
+	intArr  [1]int64
+	fltArr  [1]float64
+	listArr [1][]any
+	bufArr  [1]listBuf
+	dictArr [1]pyvalue.Dict
 }
 
 func newArena() *arena {

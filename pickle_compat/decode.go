@@ -309,14 +309,8 @@ func (u *unpickler) pyString(b []byte) (string, error) {
 	if err := u.charge(len(b)); err != nil {
 		return "", err
 	}
-	ascii := true
-	for _, c := range b {
-		if c >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if !ascii && !utf8.Valid(b) && !validWTF8(b) {
+	// utf8.Valid checks ASCII a word at a time
+	if !utf8.Valid(b) && !validWTF8(b) {
 		return "", u.errf(ErrMalformed, "invalid UTF-8 in str")
 	}
 	if u.text != "" {
@@ -1191,7 +1185,13 @@ func (u *unpickler) appendItems(items []any) error {
 		if l.used {
 			return u.errf(ErrRecursive, "list modified after use")
 		}
-		l.items = slices.Grow(l.items, len(items))
+		if cap(l.items) == 0 {
+			// the first batch, usually the whole list: carve it from
+			// the arena (capacity capped, so a later batch reallocates)
+			l.items = u.a.slice(len(items))[:0]
+		} else {
+			l.items = slices.Grow(l.items, len(items))
+		}
 		for _, x := range items {
 			if x == t {
 				return u.errf(ErrRecursive, "list appended to itself")
