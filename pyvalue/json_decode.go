@@ -413,9 +413,11 @@ func (s *scanner) number(start int) (any, int, error) {
 	if i >= len(b) {
 		return nil, start, s.fail(start, "Expecting value")
 	}
+	digitStart := i
+	var u uint64 // the integer part, exact when it has at most 19 digits
 	if b[i] >= '1' && b[i] <= '9' {
-		i++
 		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			u = u*10 + uint64(b[i]-'0')
 			i++
 		}
 	} else if b[i] == '0' {
@@ -464,21 +466,14 @@ func (s *scanner) number(start int) (any, int, error) {
 		// float() returns for the same text.
 		return s.a.boxFloat(f), i, nil
 	}
-	digits := b[start:intEnd]
-	if len(digits) <= 18 { // fits whatever the digits
-		var n int64
-		neg := digits[0] == '-'
-		if neg {
-			digits = digits[1:]
-		}
-		for _, c := range digits {
-			n = n*10 + int64(c-'0')
-		}
-		if neg {
+	if intEnd-digitStart <= 18 { // fits whatever the digits
+		n := int64(u)
+		if digitStart > start {
 			n = -n
 		}
 		return s.a.boxInt(n), i, nil
 	}
+	digits := b[start:intEnd]
 	nd := len(digits)
 	if digits[0] == '-' {
 		nd--
