@@ -73,6 +73,7 @@ type pickler struct {
 	// these beat hashing until smallMemo entries, then the maps take over
 	strSmall  []strEntry
 	dictSmall []dictEntry
+	strHint   int // lookupStr's guess of the next strSmall entry
 	memoN     int
 	depth     int
 	maxDepth  int
@@ -285,8 +286,15 @@ func (p *pickler) lookupStr(s string) (int, bool) {
 		idx, ok := p.strMemo[s]
 		return idx, ok
 	}
-	for _, e := range p.strSmall {
+	// The dicts of a list mostly share their keys, in the same order: try
+	// the entry after the last hit first.
+	if h := p.strHint; h < len(p.strSmall) && p.strSmall[h].s == s {
+		p.strHint = h + 1
+		return p.strSmall[h].idx, true
+	}
+	for i, e := range p.strSmall {
 		if e.s == s {
+			p.strHint = i + 1
 			return e.idx, true
 		}
 	}
