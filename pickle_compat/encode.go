@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"math/bits"
 	"sync"
 	"time"
 
@@ -473,8 +474,28 @@ func (p *pickler) saveInt(x int64) {
 	case x >= math.MinInt32 && x <= math.MaxInt32:
 		p.write(opBinInt, byte(x), byte(x>>8), byte(x>>16), byte(x>>24))
 	default:
-		p.saveBig(big.NewInt(x))
+		p.saveLong64(x)
 	}
+}
+
+// saveLong64 is saveBig for an int64, without a big.Int: the same
+// encode_long bytes (x.to_bytes((x.bit_length() >> 3) + 1, signed), a
+// redundant 0xff dropped from a negative).
+func (p *pickler) saveLong64(x int64) {
+	mag := uint64(x)
+	if x < 0 {
+		mag = -mag
+	}
+	n := bits.Len64(mag)/8 + 1
+	var b [9]byte
+	for i := 0; i < n; i++ {
+		b[i] = byte(x >> (8 * uint(i))) // arithmetic shift: sign-extends past 64 bits
+	}
+	if x < 0 && n > 1 && b[n-1] == 0xff && b[n-2]&0x80 != 0 {
+		n--
+	}
+	p.write(opLong1, byte(n))
+	p.buf = append(p.buf, b[:n]...)
 }
 
 func (p *pickler) saveBig(x *big.Int) {
