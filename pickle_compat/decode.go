@@ -213,13 +213,17 @@ func (u *unpickler) popMark() ([]any, error) {
 // value turns a stack entry into the value stored in a container.
 func (u *unpickler) value(v any) any {
 	if l, ok := v.(*listBuf); ok {
-		l.used = true
-		if l.items == nil {
-			l.items = []any{}
-		}
-		return u.a.boxList(l.items)
+		return u.listValue(l)
 	}
-	return v
+	return v // small enough to inline: most values are not lists
+}
+
+func (u *unpickler) listValue(l *listBuf) any {
+	l.used = true
+	if l.items == nil {
+		l.items = []any{}
+	}
+	return u.a.boxList(l.items)
 }
 
 func (u *unpickler) memoPut(idx int, v any) error {
