@@ -510,6 +510,18 @@ func (f *inflater) codes(lit, dist *huffman) (err error) {
 		if sym < 256 {
 			buf[n] = byte(sym)
 			n++
+			// Literals come in runs: take a second one straight away
+			// when the bit buffer holds a whole table-width code (the
+			// slack checked above has room for both bytes).
+			if nb >= fastBits {
+				if e := lit.fast[bits&fastMask]; e != 0 && e&511 < 256 {
+					l = uint(e >> 9)
+					bits >>= l & 63
+					nb -= l
+					buf[n] = byte(e)
+					n++
+				}
+			}
 			continue
 		}
 		if sym == 256 {
