@@ -132,19 +132,27 @@ func (p *pickler) release() {
 		len(p.dictMemo) > pickleKeep/16 || len(p.sliceMemo) > pickleKeep/16 {
 		return
 	}
-	clear(p.memo)
-	clear(p.strMemo)
-	clear(p.dictMemo)
-	clear(p.sliceMemo)
+	// field by field: assigning a whole new struct costs a bulk write
+	// barrier while the GC runs
+	if len(p.memo) > 0 {
+		clear(p.memo)
+	}
+	if len(p.sliceMemo) > 0 {
+		clear(p.sliceMemo)
+	}
 	// the maps are kept empty; the small tables take the next pickle first
-	strMemo, dictMemo := p.strMemo, p.dictMemo
+	if p.strMemo != nil {
+		clear(p.strMemo)
+		p.spareStr, p.strMemo = p.strMemo, nil
+	}
+	if p.dictMemo != nil {
+		clear(p.dictMemo)
+		p.spareDict, p.dictMemo = p.dictMemo, nil
+	}
 	clear(p.strSmall)
 	clear(p.dictSmall)
-	*p = pickler{
-		buf: p.buf[:0], memo: p.memo, sliceMemo: p.sliceMemo,
-		strSmall: p.strSmall[:0], dictSmall: p.dictSmall[:0],
-		spareStr: strMemo, spareDict: dictMemo,
-	}
+	p.buf, p.strSmall, p.dictSmall = p.buf[:0], p.strSmall[:0], p.dictSmall[:0]
+	p.framing, p.strHint, p.memoN, p.depth = false, 0, 0, 0
 	picklerPool.Put(p)
 }
 
@@ -563,12 +571,21 @@ func nameChars(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+		if identByte[s[i]] == 0 {
 			return false
 		}
 	}
 	return true
+}
+
+// identByte is 1 for the bytes nameChars accepts (read-only table).
+var identByte = [256]byte{
+	'0': 1, '1': 1, '2': 1, '3': 1, '4': 1, '5': 1, '6': 1, '7': 1, '8': 1, '9': 1,
+	'A': 1, 'B': 1, 'C': 1, 'D': 1, 'E': 1, 'F': 1, 'G': 1, 'H': 1, 'I': 1, 'J': 1, 'K': 1, 'L': 1, 'M': 1,
+	'N': 1, 'O': 1, 'P': 1, 'Q': 1, 'R': 1, 'S': 1, 'T': 1, 'U': 1, 'V': 1, 'W': 1, 'X': 1, 'Y': 1, 'Z': 1,
+	'a': 1, 'b': 1, 'c': 1, 'd': 1, 'e': 1, 'f': 1, 'g': 1, 'h': 1, 'i': 1, 'j': 1, 'k': 1, 'l': 1, 'm': 1,
+	'n': 1, 'o': 1, 'p': 1, 'q': 1, 'r': 1, 's': 1, 't': 1, 'u': 1, 'v': 1, 'w': 1, 'x': 1, 'y': 1, 'z': 1,
+	'_': 1,
 }
 
 // saveStr writes a str value. Go strings have no identity, so values are
