@@ -1219,11 +1219,8 @@ func (u *unpickler) setItems(d *pyvalue.Dict, items []any) error {
 	if err := u.charge(16 * len(items)); err != nil {
 		return err
 	}
-	if d.Len() == 0 && len(items) > 2 {
-		// size the empty dict for the whole batch (the pointer stays the
-		// one on the stack and in the memo)
-		*d = *pyvalue.NewDict(len(items) / 2)
-	}
+	// Room for the whole batch: one allocation instead of append growth.
+	d.Grow(len(items) / 2)
 	for i := 0; i+1 < len(items); i += 2 {
 		k, v := u.value(items[i]), u.value(items[i+1])
 		if p, ok := v.(*pyvalue.Dict); ok && p == d {

@@ -62,7 +62,26 @@ type Dict struct {
 
 // NewDict returns an empty dict with room for n items.
 func NewDict(n int) *Dict {
-	return &Dict{keys: make([]any, 0, n), vals: make([]any, 0, n)}
+	d := new(Dict)
+	d.Grow(n)
+	return d
+}
+
+// Grow makes room for n more items, so that the next n new keys are stored
+// without allocating. Keys and values share one backing array: decoders
+// build thousands of small dicts, and each allocation saved counts.
+func (d *Dict) Grow(n int) {
+	l := len(d.keys)
+	if n <= 0 || cap(d.keys)-l >= n {
+		return
+	}
+	c := l + n
+	buf := make([]any, 2*c)
+	copy(buf, d.keys)
+	copy(buf[c:], d.vals)
+	// Full slice expressions: an append to keys must never run into vals.
+	d.keys = buf[0:l:c]
+	d.vals = buf[c : c+l : 2*c]
 }
 
 // Len returns the number of items.
