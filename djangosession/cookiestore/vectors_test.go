@@ -56,11 +56,6 @@ func newStore(t testing.TB, s *djangosession.Settings, c *clock) *Store {
 	t.Helper()
 	st, err := New(s, WithClock(c.now))
 	if err != nil {
-		if errors.Is(err, djangosession.ErrUnsupported) && strings.Contains(s.SessionSerializer, "Pickle") && s.Version().HasPickleSerializer() {
-			// The pickle serializer is the pickle_compat package's; it is
-			// wired into djangosession separately.
-			t.Skipf("pickle serializer not available in this build: %v", err)
-		}
 		t.Fatal(err)
 	}
 	return st
