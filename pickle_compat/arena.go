@@ -2,8 +2,8 @@ package pickle_compat
 
 import (
 	"sync"
-	"unsafe"
 
+	"github.com/djsession/djsession/internal/slab"
 	"github.com/djsession/djsession/pyvalue"
 )
 
@@ -25,34 +25,10 @@ import (
 // fresh element or by allocating a new chunk), which is exactly the
 // immutability the runtime assumes of an interface's data.
 
-// eface is the runtime layout of an empty interface.
-type eface struct {
-	typ  unsafe.Pointer
-	data unsafe.Pointer
-}
-
-func typeOf(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
-
-// Type words of the boxed types; written once at init, read-only after.
-var (
-	stringType  = typeOf("")
-	int64Type   = typeOf(int64(0))
-	float64Type = typeOf(float64(0))
-	listType    = typeOf([]any(nil))
-)
-
-func box(typ, data unsafe.Pointer) any {
-	return *(*any)(unsafe.Pointer(&eface{typ: typ, data: data}))
-}
-
 // arena holds the chunks of one decode. The inline arrays are the first
 // chunks.
 type arena struct {
-	strs  []string
-	ints  []int64
-	flts  []float64
-	anys  []any
-	lists [][]any
+	slab.Boxes
 	bufs  []listBuf
 	dicts []pyvalue.Dict
 
@@ -66,78 +42,13 @@ type arena struct {
 
 func newArena() *arena {
 	a := new(arena)
-	a.strs = a.strArr[:0]
-	a.ints = a.intArr[:0]
-	a.flts = a.fltArr[:0]
-	a.lists = a.listArr[:0]
+	a.Strs = a.strArr[:0]
+	a.Ints = a.intArr[:0]
+	a.Flts = a.fltArr[:0]
+	a.Lists = a.listArr[:0]
 	a.bufs = a.bufArr[:0]
 	a.dicts = a.dictArr[:0]
 	return a
-}
-
-// grow is the size of the next chunk: double the last, within [min, max].
-func grow(n, min, max int) int {
-	n *= 2
-	if n < min {
-		n = min
-	}
-	if n > max {
-		n = max
-	}
-	return n
-}
-
-func (a *arena) boxString(s string) any {
-	if s == "" {
-		return "" // boxing the empty string does not allocate
-	}
-	if len(a.strs) == cap(a.strs) {
-		a.strs = make([]string, 0, grow(cap(a.strs), 16, 4096))
-	}
-	a.strs = append(a.strs, s)
-	return box(stringType, unsafe.Pointer(&a.strs[len(a.strs)-1]))
-}
-
-func (a *arena) boxInt(n int64) any {
-	if n >= 0 && n < 256 {
-		return n // the runtime boxes small integers without allocating
-	}
-	if len(a.ints) == cap(a.ints) {
-		a.ints = make([]int64, 0, grow(cap(a.ints), 16, 4096))
-	}
-	a.ints = append(a.ints, n)
-	return box(int64Type, unsafe.Pointer(&a.ints[len(a.ints)-1]))
-}
-
-func (a *arena) boxFloat(f float64) any {
-	if len(a.flts) == cap(a.flts) {
-		a.flts = make([]float64, 0, grow(cap(a.flts), 8, 4096))
-	}
-	a.flts = append(a.flts, f)
-	return box(float64Type, unsafe.Pointer(&a.flts[len(a.flts)-1]))
-}
-
-// slice returns n zeroed elements whose capacity is capped at n, so that an
-// append reallocates instead of overwriting a neighbour.
-func (a *arena) slice(n int) []any {
-	if n > cap(a.anys)-len(a.anys) {
-		if n > 256 {
-			return make([]any, n)
-		}
-		a.anys = make([]any, 0, max(n, grow(cap(a.anys), 64, 4096)))
-	}
-	l := len(a.anys)
-	a.anys = a.anys[:l+n]
-	return a.anys[l : l+n : l+n]
-}
-
-// boxList boxes a list header from the lists slab.
-func (a *arena) boxList(l []any) any {
-	if len(a.lists) == cap(a.lists) {
-		a.lists = make([][]any, 0, grow(cap(a.lists), 4, 1024))
-	}
-	a.lists = append(a.lists, l)
-	return box(listType, unsafe.Pointer(&a.lists[len(a.lists)-1]))
 }
 
 // listBuf returns a fresh list under construction. Unlike boxed values,
@@ -145,7 +56,7 @@ func (a *arena) boxList(l []any) any {
 // ordinary pointers into their slab.
 func (a *arena) listBuf(items []any) *listBuf {
 	if len(a.bufs) == cap(a.bufs) {
-		a.bufs = make([]listBuf, 0, grow(cap(a.bufs), 4, 1024))
+		a.bufs = make([]listBuf, 0, slab.Grow(cap(a.bufs), 4, 1024))
 	}
 	a.bufs = append(a.bufs, listBuf{items: items})
 	return &a.bufs[len(a.bufs)-1]
@@ -154,7 +65,7 @@ func (a *arena) listBuf(items []any) *listBuf {
 // dict returns a fresh empty Dict.
 func (a *arena) dict() *pyvalue.Dict {
 	if len(a.dicts) == cap(a.dicts) {
-		a.dicts = make([]pyvalue.Dict, 0, grow(cap(a.dicts), 4, 1024))
+		a.dicts = make([]pyvalue.Dict, 0, slab.Grow(cap(a.dicts), 4, 1024))
 	}
 	a.dicts = a.dicts[:len(a.dicts)+1]
 	return &a.dicts[len(a.dicts)-1]

@@ -223,7 +223,7 @@ func (u *unpickler) listValue(l *listBuf) any {
 	if l.items == nil {
 		l.items = []any{}
 	}
-	return u.a.boxList(l.items)
+	return u.a.List(l.items)
 }
 
 func (u *unpickler) memoPut(idx int, v any) error {
@@ -439,14 +439,14 @@ func (u *unpickler) run() (any, error) {
 			if len(u.data)-u.pos < 2 {
 				return nil, u.truncated()
 			}
-			u.push(u.a.boxInt(int64(binary.LittleEndian.Uint16(u.data[u.pos:]))))
+			u.push(u.a.Int(int64(binary.LittleEndian.Uint16(u.data[u.pos:]))))
 			u.pos += 2
 		case opBinInt:
 			v, err := u.u32()
 			if err != nil {
 				return nil, err
 			}
-			u.push(u.a.boxInt(int64(int32(uint32(v)))))
+			u.push(u.a.Int(int64(int32(uint32(v)))))
 		case opLong1, opLong4:
 			var n uint64
 			var err error
@@ -469,7 +469,7 @@ func (u *unpickler) run() (any, error) {
 				return nil, err
 			}
 			if len(b) <= 8 {
-				u.push(u.a.boxInt(decodeLong(b).(int64)))
+				u.push(u.a.Int(decodeLong(b).(int64)))
 			} else {
 				u.push(decodeLong(b))
 			}
@@ -478,7 +478,7 @@ func (u *unpickler) run() (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			u.push(u.a.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(b))))
+			u.push(u.a.Float(math.Float64frombits(binary.BigEndian.Uint64(b))))
 		case opShortBinUnicode, opBinUnicode, opBinUnicode8:
 			var n uint64
 			var err error
@@ -501,7 +501,7 @@ func (u *unpickler) run() (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			u.push(u.a.boxString(s))
+			u.push(u.a.String(s))
 		case opShortBinBytes, opBinBytes, opBinBytes8, opByteArray8:
 			var n uint64
 			var err error
@@ -552,7 +552,7 @@ func (u *unpickler) run() (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			u.push(u.a.boxString(s))
+			u.push(u.a.String(s))
 		case opEmptyDict:
 			u.containers++
 			if err := u.charge(containerCost); err != nil {
@@ -1192,7 +1192,7 @@ func (u *unpickler) appendItems(items []any) error {
 		if cap(l.items) == 0 {
 			// the first batch, usually the whole list: carve it from
 			// the arena (capacity capped, so a later batch reallocates)
-			l.items = u.a.slice(len(items))[:0]
+			l.items = u.a.Slice(len(items))[:0]
 		} else {
 			l.items = slices.Grow(l.items, len(items))
 		}

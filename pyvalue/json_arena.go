@@ -3,6 +3,8 @@ package pyvalue
 import (
 	"bytes"
 	"unsafe"
+
+	"github.com/djsession/djsession/internal/slab"
 )
 
 // The JSON decoder allocates in bulk. A session decode would otherwise make
@@ -23,34 +25,10 @@ import (
 // by reslicing to a fresh element, or by allocating a new chunk), which is
 // exactly the immutability the runtime assumes of an interface's data.
 
-// eface is the runtime layout of an empty interface.
-type eface struct {
-	typ  unsafe.Pointer
-	data unsafe.Pointer
-}
-
-func typeOf(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
-
-// Type words of the boxed types; written once at init, read-only after.
-var (
-	stringType  = typeOf("")
-	int64Type   = typeOf(int64(0))
-	float64Type = typeOf(float64(0))
-	listType    = typeOf([]any(nil))
-)
-
-func box(typ, data unsafe.Pointer) any {
-	return *(*any)(unsafe.Pointer(&eface{typ: typ, data: data}))
-}
-
 // arena holds the chunks of one decode.
 type arena struct {
-	strs  []string
-	ints  []int64
-	flts  []float64
-	anys  []any
+	slab.Boxes
 	dicts []Dict
-	lists [][]any
 	bytes []byte // text of strings that are not a plain slice of the input
 
 	// keys caches boxed dict keys that were plain slices of the input,
@@ -66,10 +44,8 @@ func keyIndex(c0, c1 byte) int { return int(c0+c1*7) & 63 }
 
 // cachedKey returns the text of a cached boxed key.
 func cachedKey(v any) string {
-	if p := (*eface)(unsafe.Pointer(&v)).data; p != nil {
-		return *(*string)(p)
-	}
-	return ""
+	s, _ := v.(string)
+	return s
 }
 
 // presize makes the first chunks as large as the input suggests: a string
@@ -84,88 +60,24 @@ func (a *arena) presize(in []byte) {
 	// string values and for a share of the keys only.
 	colons := bytes.Count(in, []byte{':'})
 	if n := bytes.Count(in, []byte{'"'})/2 - colons + min(colons, 32+colons/8); n > 0 {
-		a.strs = make([]string, 0, n)
+		a.Strs = make([]string, 0, n)
 	}
 	braces := bytes.Count(in, []byte{'{'})
 	if n := bytes.Count(in, []byte{','}) + colons + braces +
 		bytes.Count(in, []byte{'['}); n > 0 {
-		a.anys = make([]any, 0, n)
+		a.Anys = make([]any, 0, n)
 	}
 	if braces > 0 {
 		a.dicts = make([]Dict, 0, braces)
 	}
 	if n := bytes.Count(in, []byte{'['}); n > 0 {
-		a.lists = make([][]any, 0, n)
+		a.Lists = make([][]any, 0, n)
 	}
-}
-
-func grow(n, min, max int) int {
-	n *= 2
-	if n < min {
-		n = min
-	}
-	if n > max {
-		n = max
-	}
-	return n
-}
-
-func (a *arena) boxString(s string) any {
-	if s == "" {
-		return "" // boxing the empty string does not allocate
-	}
-	if len(a.strs) == cap(a.strs) {
-		a.strs = make([]string, 0, grow(cap(a.strs), 16, 4096))
-	}
-	a.strs = append(a.strs, s)
-	return box(stringType, unsafe.Pointer(&a.strs[len(a.strs)-1]))
-}
-
-func (a *arena) boxInt(n int64) any {
-	if n >= 0 && n < 256 {
-		return n // the runtime boxes small integers without allocating
-	}
-	if len(a.ints) == cap(a.ints) {
-		a.ints = make([]int64, 0, grow(cap(a.ints), 16, 4096))
-	}
-	a.ints = append(a.ints, n)
-	return box(int64Type, unsafe.Pointer(&a.ints[len(a.ints)-1]))
-}
-
-func (a *arena) boxFloat(f float64) any {
-	if len(a.flts) == cap(a.flts) {
-		a.flts = make([]float64, 0, grow(cap(a.flts), 8, 4096))
-	}
-	a.flts = append(a.flts, f)
-	return box(float64Type, unsafe.Pointer(&a.flts[len(a.flts)-1]))
-}
-
-// slice returns n fresh elements whose capacity is capped at n, so that an
-// append by the caller reallocates instead of overwriting a neighbour.
-func (a *arena) slice(n int) []any {
-	if n > cap(a.anys)-len(a.anys) {
-		if n > 256 {
-			return make([]any, n)
-		}
-		a.anys = make([]any, 0, max(n, grow(cap(a.anys), 64, 4096)))
-	}
-	l := len(a.anys)
-	a.anys = a.anys[:l+n]
-	return a.anys[l : l+n : l+n]
-}
-
-// boxList boxes a list header from the lists slab.
-func (a *arena) boxList(l []any) any {
-	if len(a.lists) == cap(a.lists) {
-		a.lists = make([][]any, 0, grow(cap(a.lists), 4, 1024))
-	}
-	a.lists = append(a.lists, l)
-	return box(listType, unsafe.Pointer(&a.lists[len(a.lists)-1]))
 }
 
 func (a *arena) dict() *Dict {
 	if len(a.dicts) == cap(a.dicts) {
-		a.dicts = make([]Dict, 0, grow(cap(a.dicts), 4, 1024))
+		a.dicts = make([]Dict, 0, slab.Grow(cap(a.dicts), 4, 1024))
 	}
 	a.dicts = a.dicts[:len(a.dicts)+1]
 	return &a.dicts[len(a.dicts)-1]
@@ -179,7 +91,7 @@ func (a *arena) dict() *Dict {
 // beginText returns the byte chunk to append a string of about n bytes to.
 func (a *arena) beginText(n int) []byte {
 	if n > cap(a.bytes)-len(a.bytes) {
-		a.bytes = make([]byte, 0, max(n, grow(cap(a.bytes), 256, 64<<10)))
+		a.bytes = make([]byte, 0, max(n, slab.Grow(cap(a.bytes), 256, 64<<10)))
 	}
 	return a.bytes
 }

@@ -253,7 +253,7 @@ value:
 			if err != nil {
 				return nil, j, err
 			}
-			v, i = s.a.boxString(str), j
+			v, i = s.a.String(str), j
 		case '{', '[':
 			if len(frames) >= s.maxDepth {
 				e := s.fail(i, "Nesting deeper than "+strconv.Itoa(s.maxDepth))
@@ -263,7 +263,7 @@ value:
 			j := s.skipWS(i + 1)
 			if c == '[' {
 				if j < len(b) && b[j] == ']' {
-					v, i = s.a.boxList(s.a.slice(0)), j+1
+					v, i = s.a.List(s.a.Slice(0)), j+1
 					break
 				}
 				frames = append(frames, len(stack)<<1)
@@ -314,9 +314,9 @@ value:
 				case c == '}' && f&1 == 1:
 					v = s.buildDict(stack[base:])
 				case c == ']' && f&1 == 0:
-					l := s.a.slice(len(stack) - base)
+					l := s.a.Slice(len(stack) - base)
 					copy(l, stack[base:])
-					v = s.a.boxList(l)
+					v = s.a.List(l)
 				default:
 					return nil, i, s.fail(i, "Expecting ',' delimiter")
 				}
@@ -354,7 +354,7 @@ func (s *scanner) key(i int) (any, int, error) {
 		if err != nil {
 			return nil, e, err
 		}
-		kv, j = s.a.boxString(k), e
+		kv, j = s.a.String(k), e
 		if s.shared && len(k) >= 2 && unsafe.StringData(k) == &b[i+1] {
 			s.a.keys[keyIndex(k[0], k[1])] = kv
 		}
@@ -383,15 +383,15 @@ func (s *scanner) scalar(i int) (any, int, error) {
 		}
 	case 'N':
 		if s.hasPrefix(i, "NaN") {
-			return s.a.boxFloat(math.NaN()), i + 3, nil
+			return s.a.Float(math.NaN()), i + 3, nil
 		}
 	case 'I':
 		if s.hasPrefix(i, "Infinity") {
-			return s.a.boxFloat(math.Inf(1)), i + 8, nil
+			return s.a.Float(math.Inf(1)), i + 8, nil
 		}
 	case '-':
 		if s.hasPrefix(i, "-Infinity") {
-			return s.a.boxFloat(math.Inf(-1)), i + 9, nil
+			return s.a.Float(math.Inf(-1)), i + 9, nil
 		}
 		return s.number(i)
 	default:
@@ -450,7 +450,7 @@ func (s *scanner) number(start int) (any, int, error) {
 	}
 	if isFloat {
 		if f, ok := fastFloat(b[start:i]); ok {
-			return s.a.boxFloat(f), i, nil
+			return s.a.Float(f), i, nil
 		}
 		var f float64
 		var err error
@@ -464,14 +464,14 @@ func (s *scanner) number(start int) (any, int, error) {
 		}
 		// ParseFloat's out-of-range results (±Inf, ±0) are what Python's
 		// float() returns for the same text.
-		return s.a.boxFloat(f), i, nil
+		return s.a.Float(f), i, nil
 	}
 	if intEnd-digitStart <= 18 { // fits whatever the digits
 		n := int64(u)
 		if digitStart > start {
 			n = -n
 		}
-		return s.a.boxInt(n), i, nil
+		return s.a.Int(n), i, nil
 	}
 	digits := b[start:intEnd]
 	nd := len(digits)
@@ -490,10 +490,10 @@ func (s *scanner) number(start int) (any, int, error) {
 			u = u*10 + uint64(c-'0')
 		}
 		if digits[0] != '-' && u <= math.MaxInt64 {
-			return s.a.boxInt(int64(u)), i, nil
+			return s.a.Int(int64(u)), i, nil
 		}
 		if digits[0] == '-' && u <= 1<<63 {
-			return s.a.boxInt(int64(-u)), i, nil
+			return s.a.Int(int64(-u)), i, nil
 		}
 	}
 	z, ok := new(big.Int).SetString(string(digits), 10)
@@ -736,7 +736,7 @@ func (s *scanner) stringRaw(start int) (string, int, error) {
 // Set's semantics (first position, last value), as Python's dict(pairs).
 func (s *scanner) buildDict(kv []any) *Dict {
 	n := len(kv) / 2
-	all := s.a.slice(2 * n)
+	all := s.a.Slice(2 * n)
 	keys, vals := all[:n:n], all[n:]
 	for i := 0; i < n; i++ {
 		keys[i], vals[i] = kv[2*i], kv[2*i+1]
