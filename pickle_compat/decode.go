@@ -298,6 +298,30 @@ func (u *unpickler) u64() (uint64, error) {
 	return v, nil
 }
 
+// counted reads a little-endian length prefix of width 1, 4 or 8 bytes and
+// the bytes it counts. The protocol-1 opcodes whose 4-byte count CPython
+// reads as signed pass their name as signed, for its error message; the
+// others pass "".
+func (u *unpickler) counted(width int, signed string) ([]byte, error) {
+	var n uint64
+	var err error
+	switch width {
+	case 1:
+		n, err = u.u8()
+	case 4:
+		n, err = u.u32()
+		if err == nil && signed != "" && int32(uint32(n)) < 0 {
+			return nil, u.errf(ErrMalformed, "%s pickle has negative byte count", signed)
+		}
+	default:
+		n, err = u.u64()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return u.take(n)
+}
+
 func (u *unpickler) u8() (uint64, error) {
 	if u.pos >= len(u.data) {
 		return 0, u.truncated()
@@ -448,20 +472,11 @@ func (u *unpickler) run() (any, error) {
 			}
 			u.push(u.a.Int(int64(int32(uint32(v)))))
 		case opLong1, opLong4:
-			var n uint64
-			var err error
+			width := 4
 			if op == opLong1 {
-				n, err = u.u8()
-			} else {
-				n, err = u.u32()
-				if err == nil && int32(uint32(n)) < 0 {
-					return nil, u.errf(ErrMalformed, "LONG pickle has negative byte count")
-				}
+				width = 1
 			}
-			if err != nil {
-				return nil, err
-			}
-			b, err := u.take(n)
+			b, err := u.counted(width, "LONG")
 			if err != nil {
 				return nil, err
 			}
@@ -480,20 +495,14 @@ func (u *unpickler) run() (any, error) {
 			}
 			u.push(u.a.Float(math.Float64frombits(binary.BigEndian.Uint64(b))))
 		case opShortBinUnicode, opBinUnicode, opBinUnicode8:
-			var n uint64
-			var err error
+			width := 8
 			switch op {
 			case opShortBinUnicode:
-				n, err = u.u8()
+				width = 1
 			case opBinUnicode:
-				n, err = u.u32()
-			default:
-				n, err = u.u64()
+				width = 4
 			}
-			if err != nil {
-				return nil, err
-			}
-			b, err := u.take(n)
+			b, err := u.counted(width, "")
 			if err != nil {
 				return nil, err
 			}
@@ -503,20 +512,14 @@ func (u *unpickler) run() (any, error) {
 			}
 			u.push(u.a.String(s))
 		case opShortBinBytes, opBinBytes, opBinBytes8, opByteArray8:
-			var n uint64
-			var err error
+			width := 8
 			switch op {
 			case opShortBinBytes:
-				n, err = u.u8()
+				width = 1
 			case opBinBytes:
-				n, err = u.u32()
-			default:
-				n, err = u.u64()
+				width = 4
 			}
-			if err != nil {
-				return nil, err
-			}
-			b, err := u.take(n)
+			b, err := u.counted(width, "")
 			if err != nil {
 				return nil, err
 			}
@@ -531,20 +534,11 @@ func (u *unpickler) run() (any, error) {
 			}
 		case opShortBinString, opBinString:
 			// Python 2 str: pickle.loads decodes it as ASCII by default.
-			var n uint64
-			var err error
+			width := 4
 			if op == opShortBinString {
-				n, err = u.u8()
-			} else {
-				n, err = u.u32()
-				if err == nil && int32(uint32(n)) < 0 {
-					return nil, u.errf(ErrMalformed, "BINSTRING pickle has negative byte count")
-				}
+				width = 1
 			}
-			if err != nil {
-				return nil, err
-			}
-			b, err := u.take(n)
+			b, err := u.counted(width, "BINSTRING")
 			if err != nil {
 				return nil, err
 			}
