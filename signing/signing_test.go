@@ -253,6 +253,34 @@ func TestObjectsAndCompression(t *testing.T) {
 	}
 }
 
+// TestShortPayloadsStayPlain checks the bound behind minKept: below 11
+// bytes no zlib stream is two bytes shorter than its input, whatever the
+// level, so skipping the compressor there changes nothing. (9 bytes is
+// the theoretical floor; CPython reaches 11 on a run of one byte, kept
+// from 13 bytes on; klauspost's level 9 reaches 12.)
+func TestShortPayloadsStayPlain(t *testing.T) {
+	for n := 1; n < minKept; n++ {
+		for _, data := range [][]byte{bytes.Repeat([]byte{'a'}, n), []byte(strings.Repeat("{}", n)[:n])} {
+			for level := zlib.BestSpeed; level <= zlib.BestCompression; level++ {
+				var b bytes.Buffer
+				w, _ := zlib.NewWriterLevel(&b, level)
+				w.Write(data)
+				w.Close()
+				if b.Len() < n-1 {
+					t.Fatalf("%q at level %d compresses to %d bytes: minKept is wrong", data, level, b.Len())
+				}
+			}
+			if text := EncodePayload(data, true); strings.HasPrefix(text, ".") {
+				t.Errorf("EncodePayload(%q) compressed: %q", data, text)
+			}
+		}
+	}
+	// CPython: zlib.compress(b"a" * 16) is 11 bytes, kept by Django.
+	if text := EncodePayload(bytes.Repeat([]byte{'a'}, 16), true); !strings.HasPrefix(text, ".") {
+		t.Errorf("16-byte run not compressed: %q", text)
+	}
+}
+
 // TestHostile: forged, truncated, oversized and bomb inputs give typed
 // errors, never a panic or unbounded memory.
 func TestHostile(t *testing.T) {
