@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"math/bits"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -165,6 +166,7 @@ func (d *JSONDecoder) decode(b []byte, str string, text bool) (any, error) {
 	}
 	i := s.skipWS(0)
 	v, i, err := s.parse(i)
+	s.releaseStaging(err != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -182,6 +184,7 @@ type scanner struct {
 	text     bool // UTF-8 input instead of Latin-1
 	maxDepth int
 	a        arena
+	staging  *[]any // pooled overflow of parse's staging array, or nil
 }
 
 // fail builds a SyntaxError at byte offset off, computing Python's line,
@@ -279,6 +282,9 @@ value:
 			if err != nil {
 				return nil, j, err
 			}
+			if len(stack) == cap(stack) {
+				stack = s.growStaging(stack)
+			}
 			stack = append(stack, k)
 			i = j
 			continue value
@@ -296,6 +302,9 @@ value:
 			}
 			f := frames[len(frames)-1]
 			base := f >> 1
+			if len(stack) == cap(stack) {
+				stack = s.growStaging(stack)
+			}
 			stack = append(stack, v)
 			i = s.skipWS(i)
 			if i < len(b) {
@@ -306,6 +315,9 @@ value:
 						k, j, err := s.key(i)
 						if err != nil {
 							return nil, j, err
+						}
+						if len(stack) == cap(stack) {
+							stack = s.growStaging(stack)
 						}
 						stack = append(stack, k)
 						i = j
@@ -329,6 +341,49 @@ value:
 			return nil, i, s.fail(i, "Expecting ',' delimiter")
 		}
 	}
+}
+
+// The items of open containers outgrow parse's on-stack array only in a
+// long list or dict. Growing by append would then allocate and copy the
+// staging area several times per decode (for a list of 2000 strings, more
+// than its final size again in garbage); instead the overflow goes to a
+// pooled slice, which keeps no values after the decode (releaseStaging
+// clears it).
+var stagingPool = sync.Pool{New: func() any { return new([]any) }}
+
+// maxStaging is the largest staging slice the pool keeps.
+const maxStaging = 1 << 16
+
+// growStaging returns a staging area holding stack's items with room for
+// as many more.
+func (s *scanner) growStaging(stack []any) []any {
+	if s.staging == nil {
+		s.staging = stagingPool.Get().(*[]any)
+	}
+	buf := *s.staging
+	if cap(buf) < 2*len(stack) {
+		// The pooled slice in use, if it is stack, becomes garbage.
+		buf = make([]any, 0, max(2*len(stack), 1024))
+		*s.staging = buf
+	}
+	return append(buf[:0], stack...)
+}
+
+// releaseStaging gives the pooled staging area back. A parse that
+// succeeded closed every container, clearing its items; one that failed
+// may have left some, which must not stay reachable from the pool.
+func (s *scanner) releaseStaging(failed bool) {
+	if s.staging == nil {
+		return
+	}
+	buf := *s.staging
+	if failed {
+		clear(buf[:cap(buf)])
+	}
+	if cap(buf) <= maxStaging {
+		stagingPool.Put(s.staging)
+	}
+	s.staging = nil
 }
 
 // key scans an object key at i and the ':' after it, returning the key and

@@ -52,3 +52,51 @@ func TestFastFloat(t *testing.T) {
 		t.Errorf("fast path taken for only %d of %d numbers", accepted, len(cases))
 	}
 }
+
+// TestStagingOverflow: long and wide documents overflow parse's on-stack
+// staging array into the pooled one; values come out right, and a failed
+// parse leaves nothing reachable from the pool.
+func TestStagingOverflow(t *testing.T) {
+	var doc []byte
+	doc = append(doc, '[')
+	for i := 0; i < 3000; i++ {
+		if i > 0 {
+			doc = append(doc, ',')
+		}
+		// Nested containers inside the long list grow the staging
+		// area while items of the outer list are in it.
+		switch i % 3 {
+		case 0:
+			doc = strconv.AppendQuote(doc, "s"+strconv.Itoa(i))
+		case 1:
+			doc = append(doc, `{"a":[1,2,3],"b":{"c":"d"}}`...)
+		default:
+			doc = strconv.AppendInt(doc, int64(i), 10)
+		}
+	}
+	doc = append(doc, ']')
+	for round := 0; round < 3; round++ {
+		v, err := UnmarshalJSON(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := v.([]any)
+		if len(l) != 3000 || l[0] != "s0" || l[2999] != int64(2999) || l[1].(*Dict).Len() != 2 {
+			t.Fatalf("round %d: wrong list: %d items, %v %v %v", round, len(l), l[0], l[1], l[2999])
+		}
+		// The same prefix, cut off: the parse fails deep inside the list.
+		bad := append(doc[:len(doc)/2:len(doc)/2], `,{"x":`...)
+		if _, err := UnmarshalJSON(bad); err == nil {
+			t.Fatal("truncated document accepted")
+		}
+		// sync.Pool may hand back another slice (or none, under -race),
+		// but a slice it hands back must hold no values.
+		p := stagingPool.Get().(*[]any)
+		for i, x := range (*p)[:cap(*p)] {
+			if x != nil {
+				t.Fatalf("pooled staging slot %d holds %v", i, x)
+			}
+		}
+		stagingPool.Put(p)
+	}
+}
