@@ -12,6 +12,8 @@ import (
 	"sync"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/djsession/djsession/internal/slab"
 )
 
 // DefaultMaxDepth is the nesting depth a JSONDecoder or JSONEncoder accepts
@@ -185,6 +187,7 @@ type scanner struct {
 	maxDepth int
 	a        arena
 	staging  *[]any // pooled overflow of parse's staging array, or nil
+	shape    []any  // keys of the last small dict found free of duplicates
 }
 
 // fail builds a SyntaxError at byte offset off, computing Python's line,
@@ -789,6 +792,20 @@ func (s *scanner) stringRaw(start int) (string, int, error) {
 // buildDict makes a Dict from alternating string keys and values, taking
 // its slices from the arena. Only when a key repeats does it fall back to
 // Set's semantics (first position, last value), as Python's dict(pairs).
+// sameBoxes reports whether a and b hold the same boxes, compared by
+// address: the same boxed strings, hence the same texts.
+func sameBoxes(a, b []any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if slab.Data(a[i]) != slab.Data(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *scanner) buildDict(kv []any) *Dict {
 	n := len(kv) / 2
 	all := s.a.Slice(2 * n)
@@ -799,7 +816,10 @@ func (s *scanner) buildDict(kv []any) *Dict {
 	d := s.a.dict()
 	d.keys, d.vals = keys, vals
 	dup := false
-	if n <= linearLimit {
+	if n <= linearLimit && sameBoxes(keys, s.shape) {
+		// The keys of the last small dict, box for box: a list of
+		// records repeats them, all from the key cache (see arena.keys).
+	} else if n <= linearLimit {
 		// Compare cheap signatures (length, first and last byte) first;
 		// only equal signatures need a string comparison, and a 64-bit
 		// filter of the signatures seen tells when none can be equal.
@@ -824,6 +844,9 @@ func (s *scanner) buildDict(kv []any) *Dict {
 			}
 			seen |= bit
 			strs[i], sigs[i] = k, sig
+		}
+		if !dup {
+			s.shape = keys
 		}
 	} else {
 		dup = hasDuplicate(keys)

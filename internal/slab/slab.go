@@ -33,6 +33,10 @@ var (
 	listType    = typeOf([]any(nil))
 )
 
+// Data returns the data word of v: two values with the same data word and
+// type hold the very same boxed value.
+func Data(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).data }
+
 func box(typ, data unsafe.Pointer) any {
 	return *(*any)(unsafe.Pointer(&eface{typ: typ, data: data}))
 }
