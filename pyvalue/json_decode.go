@@ -168,7 +168,7 @@ func (d *JSONDecoder) decode(b []byte, str string, text bool) (any, error) {
 	}
 	i := s.skipWS(0)
 	v, i, err := s.parse(i)
-	s.releaseStaging(err != nil)
+	s.releaseStaging()
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +187,9 @@ type scanner struct {
 	maxDepth int
 	a        arena
 	staging  *[]any // pooled overflow of parse's staging array, or nil
-	shape    []any  // keys of the last small dict found free of duplicates
+	// stagingHigh is the most items staging has held: the part to clear.
+	stagingHigh int
+	shape       []any // keys of the last small dict found free of duplicates
 }
 
 // fail builds a SyntaxError at byte offset off, computing Python's line,
@@ -237,15 +239,20 @@ func (s *scanner) hasPrefix(i int, lit string) bool {
 // returns it with the offset just past it.
 //
 // It is one loop, not a recursive descent: nesting costs a frame entry, not
-// Go stack, and the staging area for the items of open containers is a
-// local array, which escape analysis keeps on the goroutine stack for
-// ordinary documents (writes there need no GC write barrier, unlike writes
-// to the heap). Each frame is base<<1 | isObject, base being where its items
-// start in stack.
+// Go stack. The items of open containers are staged in a local array until
+// their container closes and they are copied to the arena. Escape analysis
+// keeps that array on the goroutine stack, and a store indexed straight
+// into it is one the compiler knows needs no GC write barrier (a store
+// through a slice, which might point to the heap, gets one whenever the
+// collector is marking). A document that stages more items than the array
+// holds moves them to a pooled heap slice (growStaging) for the rest of the
+// parse. Each frame is base<<1 | isObject, base being where its items start
+// in stack.
 func (s *scanner) parse(i int) (any, int, error) {
 	var stackBuf [128]any
 	var framesBuf [32]int
 	stack, frames := stackBuf[:0], framesBuf[:0]
+	onStack := true // stack is a prefix of stackBuf
 	b := s.buf
 value:
 	for {
@@ -285,10 +292,12 @@ value:
 			if err != nil {
 				return nil, j, err
 			}
-			if len(stack) == cap(stack) {
-				stack = s.growStaging(stack)
+			if n := len(stack); onStack && n < len(stackBuf) {
+				stackBuf[n] = k
+				stack = stackBuf[:n+1]
+			} else {
+				stack, onStack = s.stage(stack, k), false
 			}
-			stack = append(stack, k)
 			i = j
 			continue value
 		default:
@@ -305,10 +314,12 @@ value:
 			}
 			f := frames[len(frames)-1]
 			base := f >> 1
-			if len(stack) == cap(stack) {
-				stack = s.growStaging(stack)
+			if n := len(stack); onStack && n < len(stackBuf) {
+				stackBuf[n] = v
+				stack = stackBuf[:n+1]
+			} else {
+				stack, onStack = s.stage(stack, v), false
 			}
-			stack = append(stack, v)
 			i = s.skipWS(i)
 			if i < len(b) {
 				switch c := b[i]; {
@@ -319,10 +330,12 @@ value:
 						if err != nil {
 							return nil, j, err
 						}
-						if len(stack) == cap(stack) {
-							stack = s.growStaging(stack)
+						if n := len(stack); onStack && n < len(stackBuf) {
+							stackBuf[n] = k
+							stack = stackBuf[:n+1]
+						} else {
+							stack, onStack = s.stage(stack, k), false
 						}
-						stack = append(stack, k)
 						i = j
 					}
 					continue value
@@ -335,7 +348,6 @@ value:
 				default:
 					return nil, i, s.fail(i, "Expecting ',' delimiter")
 				}
-				clear(stack[base:])
 				stack = stack[:base]
 				frames = frames[:len(frames)-1]
 				i++
@@ -347,46 +359,50 @@ value:
 }
 
 // The items of open containers outgrow parse's on-stack array only in a
-// long list or dict. Growing by append would then allocate and copy the
-// staging area several times per decode (for a list of 2000 strings, more
-// than its final size again in garbage); instead the overflow goes to a
-// pooled slice, which keeps no values after the decode (releaseStaging
-// clears it).
+// long list or dict. The overflow goes to a pooled slice rather than a new
+// one grown by append, which for a list of 2000 strings would make more
+// garbage than the list itself, per decode.
 var stagingPool = sync.Pool{New: func() any { return new([]any) }}
 
 // maxStaging is the largest staging slice the pool keeps.
 const maxStaging = 1 << 16
 
-// growStaging returns a staging area holding stack's items with room for
-// as many more.
-func (s *scanner) growStaging(stack []any) []any {
+// stage appends v to the staged items stack in the pooled slice, copying
+// them there first if they are still in parse's array, and returns the
+// pooled slice. (It only reads stack: returning or keeping it would make
+// parse's array escape to the heap.)
+func (s *scanner) stage(stack []any, v any) []any {
 	if s.staging == nil {
 		s.staging = stagingPool.Get().(*[]any)
+		buf := *s.staging
+		if cap(buf) < 2*len(stack) {
+			buf = make([]any, 0, max(2*len(stack), 1024))
+		}
+		*s.staging = append(buf[:0], stack...)
 	}
-	buf := *s.staging
-	if cap(buf) < 2*len(stack) {
-		// The pooled slice in use, if it is stack, becomes garbage.
-		buf = make([]any, 0, max(2*len(stack), 1024))
-		*s.staging = buf
+	buf := (*s.staging)[:len(stack)]
+	if len(buf) == cap(buf) {
+		// The old slice is garbage now; releaseStaging clears the new one.
+		buf = append(make([]any, 0, 2*len(buf)), buf...)
 	}
-	return append(buf[:0], stack...)
+	buf = append(buf, v)
+	*s.staging = buf
+	s.stagingHigh = max(s.stagingHigh, len(buf))
+	return buf
 }
 
-// releaseStaging gives the pooled staging area back. A parse that
-// succeeded closed every container, clearing its items; one that failed
-// may have left some, which must not stay reachable from the pool.
-func (s *scanner) releaseStaging(failed bool) {
+// releaseStaging clears the pooled staging area, so that the pool keeps no
+// decoded value reachable, and gives it back.
+func (s *scanner) releaseStaging() {
 	if s.staging == nil {
 		return
 	}
 	buf := *s.staging
-	if failed {
-		clear(buf[:cap(buf)])
-	}
+	clear(buf[:s.stagingHigh])
 	if cap(buf) <= maxStaging {
 		stagingPool.Put(s.staging)
 	}
-	s.staging = nil
+	s.staging, s.stagingHigh = nil, 0
 }
 
 // key scans an object key at i and the ':' after it, returning the key and
