@@ -2,6 +2,7 @@ package signing
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"sync"
 )
@@ -15,20 +16,86 @@ import (
 // CPython's zlib.error reports them.
 
 const (
-	// fastBits is the lookup-table width of every code. A constant lets
-	// the compiler drop bounds checks on table lookups; 9 bits keep the
-	// per-block table build cheap, which matters at session sizes.
-	fastBits   = 9
-	fastMask   = 1<<fastBits - 1
+	// litBits and distBits are the lookup-table widths of the
+	// literal/length and distance codes; codes up to that long decode in
+	// one lookup, longer ones (rare: a code that long has probability
+	// below 2^-litBits) bit by bit in slow. Wider tables make that
+	// rarer but cost more to build per dynamic block, which dominates
+	// at session sizes. Constants let the compiler drop bounds checks.
+	litBits  = 10
+	litMask  = 1<<litBits - 1
+	distBits = 8
+	distMask = 1<<distBits - 1
+	// clenBits covers every code-length code (at most 7 bits long), so
+	// that table never needs slow.
+	clenBits   = 7
+	clenMask   = 1<<clenBits - 1
 	maxCodeLen = 15
 )
 
-// huffman is a canonical Huffman code: a lookup table for codes of up to
-// fastBits bits, and counts/symbols for the longer ones.
+type (
+	litTable  [1 << litBits]uint32
+	distTable [1 << distBits]uint32
+	clenTable [1 << clenBits]uint32
+)
+
+// A table entry describes one code and what the decoder does with it, so
+// the hot loop needs no second lookup (libdeflate's layout):
+//
+//	bits 0-7   code length + extra bits: the whole shift once decoded
+//	bits 8-11  code length alone: extra bits = (bits & (1<<total-1)) >> this
+//	bits 12-15 flags
+//	bits 16-31 the literal byte, the length or distance base, or the
+//	           code-length symbol
+//
+// A length or distance entry has no flag; its extra-bit count is folded
+// into the shift. An entry with flagSlow (and length 0) stands for every
+// code longer than the table, and for the codes missing from an
+// incomplete set, which slow then reports invalid.
+const (
+	flagBad  = 1 << 12 // invalid symbol (286, 287, distance 30, 31) or code
+	flagSlow = 1 << 13
+	flagEOB  = 1 << 14
+	flagLit  = 1 << 15
+)
+
+// litInfo, distInfo and clenInfo are the per-symbol parts of the entries
+// (value, flags, extra-bit count); build adds the code length.
+var litInfo, distInfo, clenInfo = func() (lit [288]uint32, dist [32]uint32, clen [19]uint32) {
+	lengthBase := [29]uint32{3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258}
+	lengthExtra := [29]uint32{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0}
+	distBase := [30]uint32{1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577}
+	distExtra := [30]uint32{0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13}
+	for s := range lit {
+		switch {
+		case s < 256:
+			lit[s] = flagLit | uint32(s)<<16
+		case s == 256:
+			lit[s] = flagEOB
+		case s < 286:
+			lit[s] = lengthBase[s-257]<<16 | lengthExtra[s-257]
+		default:
+			lit[s] = flagBad
+		}
+	}
+	for s := range dist {
+		if s < 30 {
+			dist[s] = distBase[s]<<16 | distExtra[s]
+		} else {
+			dist[s] = flagBad
+		}
+	}
+	for s := range clen {
+		clen[s] = uint32(s) << 16
+	}
+	return
+}()
+
+// huffman is the canonical form of a code, which slow decodes from for
+// codes longer than the lookup table; build fills both.
 type huffman struct {
-	fast   [1 << fastBits]uint16 // symbol | length<<9; 0 = longer code or invalid
-	first  int                   // canonical decoding state for the bit after the
-	index  int                   // first fastBits (see slow)
+	first  int // canonical decoding state for the bit after the
+	index  int // first tbits (see slow)
 	count  [maxCodeLen + 1]uint16
 	symbol [320]uint16 // symbols ordered by code
 }
@@ -41,14 +108,16 @@ const (
 	kindDists                 // distance code
 )
 
-// build constructs the code for lengths, applying zlib's validity rules
-// (inflate_table): an over-subscribed set is invalid; an incomplete set is
-// invalid except for a literal/length or distance code whose longest code has
-// length 1 (a single code), and an empty distance code is allowed.
-func (h *huffman) build(lengths []uint8, kind codeKind) bool {
+// build constructs the code for lengths into h and the lookup table (of
+// width tbits, len(table) == 1<<tbits; info gives the entries' symbol
+// parts), applying zlib's validity rules (inflate_table): an
+// over-subscribed set is invalid; an incomplete set is invalid except for a
+// literal/length or distance code whose longest code has length 1 (a single
+// code), and an empty distance code is allowed.
+func (h *huffman) build(table []uint32, tbits int, lengths []uint8, kind codeKind, info []uint32) bool {
 	h.count = [maxCodeLen + 1]uint16{}
 	for _, l := range lengths {
-		h.count[l]++
+		h.count[l&maxCodeLen]++ // lengths are at most 15; the mask drops a bounds check
 	}
 	h.count[0] = 0
 	max := 0
@@ -59,16 +128,16 @@ func (h *huffman) build(lengths []uint8, kind codeKind) bool {
 		}
 	}
 	if max == 0 {
-		var e uint16 // every entry invalid
+		e := uint32(flagBad) // no code at all: every code is invalid
 		if kind == kindCodes {
 			// zlib builds a table whose every entry reads as symbol 0
 			// of length 1 for an all-zero code-length code, so every
 			// length becomes 0 and the error surfaces later ("missing
 			// end-of-block") or not at all before the input ends.
-			e = 0 | 1<<9
+			e = info[0] + 1 + 1<<8
 		}
-		for i := range h.fast {
-			h.fast[i] = e
+		for i := range table {
+			table[i] = e
 		}
 		h.first, h.index = 0, 0
 		return true
@@ -89,7 +158,7 @@ func (h *huffman) build(lengths []uint8, kind codeKind) bool {
 		offs[l+1] = offs[l] + h.count[l]
 	}
 	h.first, h.index = 0, 0
-	for l := 1; l <= fastBits; l++ {
+	for l := 1; l <= tbits; l++ {
 		cnt := int(h.count[l])
 		h.index += cnt
 		h.first = (h.first + cnt) << 1
@@ -103,40 +172,34 @@ func (h *huffman) build(lengths []uint8, kind codeKind) bool {
 	// The lookup table is built by doubling: the table for l bits is
 	// the one for l-1 bits twice over (shorter codes ignore the extra
 	// bit), plus one entry per code of length l. That is one copy and one
-	// store per symbol instead of a strided fill per symbol.
-	h.fast[0] = 0
+	// store per symbol instead of a strided fill per symbol. Entries no
+	// code of up to tbits bits claims keep the flagSlow of table[0].
+	table[0] = flagSlow
 	size, code := 1, 0
-	for l := 1; l <= fastBits; l++ {
-		copy(h.fast[size:2*size], h.fast[:size])
+	for l := 1; l <= tbits; l++ {
+		copy(table[size:2*size], table[:size])
 		size <<= 1
 		code = (code + int(h.count[l-1])) << 1 // first code of length l
 		cnt := int(h.count[l])
 		start := int(offs[l]) - cnt
-		for j := 0; j < cnt; j++ {
-			h.fast[reversed9[((code+j)<<(fastBits-l))&fastMask]] = h.symbol[start+j] | uint16(l)<<9
+		add := uint32(l) | uint32(l)<<8
+		for j, s := range h.symbol[start : start+cnt] {
+			// Codes are stored most significant bit first.
+			table[bits.Reverse16(uint16(code+j))>>(16-l)] = info[s] + add
 		}
 	}
 	return true
 }
 
-func reverseBits(c uint32, n uint) uint32 {
-	r := uint32(0)
-	for i := uint(0); i < n; i++ {
-		r = r<<1 | c&1
-		c >>= 1
-	}
-	return r
-}
-
-// slow decodes a code longer than fastBits (or an invalid one) from the low
+// slow decodes a code longer than tbits (or an invalid one) from the low
 // bits of b, returning the symbol and its length, or length 0. It resumes
 // canonical decoding (as zlib's puff does it, one bit at a time) after the
-// first fastBits bits, whose state build precomputed.
-func (h *huffman) slow(b uint64) (sym, n uint) {
-	code := int(reversed9[b&fastMask])
-	b >>= fastBits
+// first tbits bits, whose state build precomputed.
+func (h *huffman) slow(b uint64, tbits int) (sym, n uint) {
+	code := int(bits.Reverse16(uint16(b)) >> (16 - tbits))
+	b >>= tbits
 	first, index := h.first, h.index
-	for l := fastBits + 1; l <= maxCodeLen; l++ {
+	for l := tbits + 1; l <= maxCodeLen; l++ {
 		code = code<<1 | int(b&1)
 		b >>= 1
 		cnt := int(h.count[l])
@@ -150,26 +213,29 @@ func (h *huffman) slow(b uint64) (sym, n uint) {
 	return 0, 0
 }
 
-// reversed9 maps 9 bits as read from the stream to the code value they
-// spell (Huffman codes are stored most significant bit first).
-var reversed9 = func() (t [1 << fastBits]uint16) {
-	for i := range t {
-		t[i] = uint16(reverseBits(uint32(i), fastBits))
+// slowEntry is the table entry slow finds for the code in b: flagBad of
+// length 0 for an invalid code.
+func (h *huffman) slowEntry(b uint64, tbits int, info []uint32) uint32 {
+	sym, n := h.slow(b, tbits)
+	if n == 0 {
+		return flagBad
 	}
-	return
-}()
+	return info[sym] + uint32(n) + uint32(n)<<8
+}
 
+var clenOrder = [19]uint8{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15}
+
+// fixedLit and fixedDist are the fixed codes of block type 1 (codes of
+// at most 9 and 5 bits, so slow is never needed); read-only after
+// initialisation.
 var (
-	lengthBase  = [29]uint16{3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258}
-	lengthExtra = [29]uint8{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0}
-	distBase    = [30]uint16{1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577}
-	distExtra   = [30]uint8{0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13}
-	clenOrder   = [19]uint8{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15}
+	fixedLitTab  litTable
+	fixedDistTab distTable
+	fixedLit     huffman
+	fixedDist    huffman
 )
 
-// fixedLit and fixedDist are the fixed codes of block type 1; read-only
-// after initialisation.
-var fixedLit, fixedDist = func() (*huffman, *huffman) {
+func init() {
 	var l [288]uint8
 	for i := range l {
 		switch {
@@ -188,27 +254,28 @@ var fixedLit, fixedDist = func() (*huffman, *huffman) {
 	for i := range d {
 		d[i] = 5
 	}
-	lit, dist := new(huffman), new(huffman)
-	lit.build(l[:], kindLens)
-	dist.build(d[:], kindDists)
-	return lit, dist
-}()
+	fixedLit.build(fixedLitTab[:], litBits, l[:], kindLens, litInfo[:])
+	fixedDist.build(fixedDistTab[:], distBits, d[:], kindDists, distInfo[:])
+}
 
 // inflater holds the state of one decompression; pooled because its
 // tables are a few KiB.
 type inflater struct {
-	in   []byte
-	pos  int    // next input byte to load into bits
-	over int    // zero bytes loaded past the end of in
-	bits uint64 // bit buffer, next bit lowest
-	nb   uint   // valid bits in bits
-	out  []byte
-	base int // len(out) when this stream started
-	max  int
-	lit  huffman
-	dist huffman
-	clen huffman
-	lens [320]uint8
+	in      []byte
+	pos     int    // next input byte to load into bits
+	over    int    // zero bytes loaded past the end of in
+	bits    uint64 // bit buffer, next bit lowest
+	nb      uint   // valid bits in bits
+	out     []byte
+	base    int // len(out) when this stream started
+	max     int
+	lit     huffman
+	dist    huffman
+	clen    huffman
+	litTab  litTable
+	distTab distTable
+	clenTab clenTable
+	lens    [320]uint8
 }
 
 var inflaterPool = sync.Pool{New: func() any { return new(inflater) }}
@@ -341,10 +408,10 @@ func (f *inflater) block(typ uint64) error {
 	case 0:
 		err = f.stored()
 	case 1:
-		err = f.codes(fixedLit, fixedDist)
+		err = f.codes(&fixedLitTab, &fixedDistTab, &fixedLit, &fixedDist)
 	case 2:
 		if err = f.dynamic(); err == nil {
-			err = f.codes(&f.lit, &f.dist)
+			err = f.codes(&f.litTab, &f.distTab, &f.lit, &f.dist)
 		}
 	default:
 		err = dataError("invalid block type")
@@ -390,20 +457,25 @@ func (f *inflater) dynamic() error {
 	if f.pastEnd() {
 		return errTruncated
 	}
-	if !f.clen.build(cl[:], kindCodes) {
+	if !f.clen.build(f.clenTab[:], clenBits, cl[:], kindCodes, clenInfo[:]) {
 		return dataError("invalid code lengths set")
 	}
+	// The code lengths: a code-length code of at most 7 bits and at most 7
+	// extra bits, so 16 bits in the buffer do for a symbol. The bit buffer
+	// lives in locals meanwhile.
 	lens := f.lens[:nlen+ndist]
+	bits, nb := f.bits, f.nb
 	for i := 0; i < len(lens); {
-		if f.nb < 16 {
+		if nb < 16 {
+			f.bits, f.nb = bits, nb
 			f.refill()
+			bits, nb = f.bits, f.nb
 		}
-		sym, n := f.decode(&f.clen)
-		if n == 0 {
-			return dataError("invalid code lengths set")
-		}
-		f.bits >>= n
-		f.nb -= n
+		e := f.clenTab[bits&clenMask]
+		n := uint(e>>8) & 15
+		bits >>= n
+		nb -= n
+		sym := e >> 16
 		if sym < 16 {
 			lens[i] = uint8(sym)
 			i++
@@ -414,15 +486,23 @@ func (f *inflater) dynamic() error {
 		switch sym {
 		case 16:
 			if i == 0 {
+				f.bits, f.nb = bits, nb // for run's pastEnd
 				return dataError("invalid bit length repeat")
 			}
 			v = lens[i-1]
-			rep = 3 + int(f.take(2))
+			rep = 3 + int(bits&3)
+			bits >>= 2
+			nb -= 2
 		case 17:
-			rep = 3 + int(f.take(3))
+			rep = 3 + int(bits&7)
+			bits >>= 3
+			nb -= 3
 		default:
-			rep = 11 + int(f.take(7))
+			rep = 11 + int(bits&127)
+			bits >>= 7
+			nb -= 7
 		}
+		f.bits, f.nb = bits, nb
 		if i+rep > len(lens) {
 			return dataError("invalid bit length repeat")
 		}
@@ -434,157 +514,221 @@ func (f *inflater) dynamic() error {
 			return errTruncated
 		}
 	}
+	f.bits, f.nb = bits, nb
 	if f.pastEnd() {
 		return errTruncated
 	}
 	if lens[256] == 0 {
 		return dataError("invalid code -- missing end-of-block")
 	}
-	if !f.lit.build(lens[:nlen], kindLens) {
+	if !f.lit.build(f.litTab[:], litBits, lens[:nlen], kindLens, litInfo[:]) {
 		return dataError("invalid literal/lengths set")
 	}
-	if !f.dist.build(lens[nlen:], kindDists) {
+	if !f.dist.build(f.distTab[:], distBits, lens[nlen:], kindDists, distInfo[:]) {
 		return dataError("invalid distances set")
 	}
 	return nil
-}
-
-// decode peeks one symbol of h from the bit buffer (which must hold at
-// least 15 bits); n is its length, 0 for an invalid code.
-func (f *inflater) decode(h *huffman) (sym, n uint) {
-	if e := h.fast[f.bits&fastMask]; e != 0 {
-		return uint(e & 511), uint(e >> 9)
-	}
-	return h.slow(f.bits)
 }
 
 // slack is the spare capacity codes keeps beyond the output: a whole
 // longest match plus the over-write of its last 8-byte word copy.
 const slack = 258 + 8
 
-// codes decodes one Huffman-coded block. The hot loop keeps the bit
-// buffer, input position and output in locals (the compiler cannot keep
-// struct fields in registers across the loop) and stores them back on exit.
-// Output goes to buf[:n] with at least slack bytes of capacity beyond n, so
+// entryValue is the length or distance an entry and the bit buffer b
+// (starting at the entry's code) spell: the base plus the extra bits that
+// follow the code.
+func entryValue(e uint32, b uint64) int {
+	return int(e>>16) + int((b&(1<<(e&63)-1))>>(e>>8&15))
+}
+
+// codes decodes one Huffman-coded block. The loops keep the bit buffer,
+// input position and output in locals (the compiler cannot keep struct
+// fields in registers across a loop) and store them back on exit. Output
+// goes to buf[:n] with at least slack bytes of capacity beyond n, so
 // literals are single stores and matches are copied a word at a time.
-func (f *inflater) codes(lit, dist *huffman) (err error) {
-	in, max := f.in, f.max
+//
+// The fast loop decodes one length/distance pair or up to three literals
+// per step, which take at most 48 and 45 bits, after topping the bit
+// buffer up to 56 bits or more. While at least 8 input bytes remain, that
+// top-up is one 8-byte load that cannot run past the input, and while
+// n <= outEnd the output has room for a match and three literals cannot
+// exceed max: such steps need no other checks. The fast loop makes no
+// calls, so the compiler keeps its state in registers; anything unusual
+// (a code longer than the table, the end of the block, an error, a match
+// with distance below 8) leaves the symbol to the careful step. That one
+// decodes a single symbol with every check: it refills byte by byte near
+// the end of the input, noting zero bytes read past it, grows the buffer,
+// and decides between errTooBig and errTruncated at the first symbol to
+// exceed max or to read past the end.
+func (f *inflater) codes(lt *litTable, dt *distTable, lh, dh *huffman) (err error) {
+	in, max, base := f.in, f.max, f.base
 	bits, nb, pos := f.bits, f.nb, f.pos
 	n := len(f.out)
 	buf := f.out[:cap(f.out)]
+	inEnd := len(in) - 8
 	for {
-		if n+slack > len(buf) {
-			// A literal may have taken n one past max (it went into
-			// the slack); the stream is too big then.
-			if n > max {
-				err = errTooBig
+		for outEnd := min(len(buf)-slack, max-3); pos <= inEnd && n <= outEnd; {
+			bits |= binary.LittleEndian.Uint64(in[pos:]) << (nb & 63)
+			pos += int((63 - nb) >> 3)
+			nb |= 56 // nb + 8*bytes loaded: 56 + nb%8
+			e := lt[bits&litMask]
+			if e&flagLit != 0 {
+				// Literals come in runs: take up to two more
+				// straight away while they are in the table.
+				w := (*[3]byte)(buf[n : n+3])
+				bits >>= e & 63
+				nb -= uint(e & 63)
+				w[0] = byte(e >> 16)
+				n++
+				if e = lt[bits&litMask]; e&flagLit != 0 {
+					bits >>= e & 63
+					nb -= uint(e & 63)
+					w[1] = byte(e >> 16)
+					n++
+					if e = lt[bits&litMask]; e&flagLit != 0 {
+						bits >>= e & 63
+						nb -= uint(e & 63)
+						w[2] = byte(e >> 16)
+						n++
+					}
+				}
+				continue
+			}
+			if e&(flagEOB|flagBad|flagSlow) != 0 {
 				break
 			}
+			// A length and a distance: decoded before anything is
+			// consumed, so the careful step can start over.
+			length := entryValue(e, bits)
+			b := bits >> (e & 63)
+			de := dt[b&distMask]
+			if de&(flagBad|flagSlow) != 0 {
+				break
+			}
+			d := entryValue(de, b)
+			if d < 8 || d > n-base || n+length > max {
+				break
+			}
+			bits = b >> (de & 63)
+			nb -= uint(e&63 + de&63)
+			// Word copies: each reads 8 bytes that are already final
+			// (n-d+i+8 <= n+i since d >= 8), so overlapping runs work,
+			// and the over-write past n+length stays within slack. Most
+			// matches are short: two words unrolled.
+			w := (*[slack]byte)(buf[n : n+slack])
+			r := (*[slack]byte)(buf[n-d : n-d+slack])
+			binary.LittleEndian.PutUint64(w[0:8], binary.LittleEndian.Uint64(r[0:8]))
+			binary.LittleEndian.PutUint64(w[8:16], binary.LittleEndian.Uint64(r[8:16]))
+			for i := 16; i < length; i += 8 {
+				binary.LittleEndian.PutUint64(w[i:i+8], binary.LittleEndian.Uint64(r[i:i+8]))
+			}
+			n += length
+		}
+
+		// The careful step.
+		if n > max {
+			// A literal took n past max (into the slack).
+			n, err = max, f.tooBig(pos, nb)
+			break
+		}
+		if n+slack > len(buf) {
 			buf = growOut(buf, n, max)
 		}
 		if nb < 48 { // longest symbol: 15+5 bits, then 15+13 bits
-			if pos+8 <= len(in) {
-				bits |= binary.LittleEndian.Uint64(in[pos:]) << (nb & 63)
-				k := (63 - nb) >> 3
-				pos += int(k)
-				nb += k << 3
-			} else {
-				f.bits, f.nb, f.pos = bits, nb, pos
-				f.refill()
-				bits, nb, pos = f.bits, f.nb, f.pos
-				if f.over > 0 && f.pastEnd() {
-					err = errTruncated
-					break
-				}
+			f.bits, f.nb, f.pos = bits, nb, pos
+			f.refill()
+			bits, nb, pos = f.bits, f.nb, f.pos
+			if f.over > 0 && f.pastEnd() {
+				err = errTruncated
+				break
 			}
 		}
-		var sym, l uint
-		if e := lit.fast[bits&fastMask]; e != 0 {
-			sym, l = uint(e&511), uint(e>>9)
-		} else if sym, l = lit.slow(bits); l == 0 {
-			err = dataError("invalid literal/length code")
-			break
+		e := lt[bits&litMask]
+		if e&flagSlow != 0 {
+			e = lh.slowEntry(bits, litBits, litInfo[:])
 		}
-		bits >>= l & 63
-		nb -= l
-		if sym < 256 {
-			buf[n] = byte(sym)
+		if e&flagLit != 0 {
+			bits >>= e & 63
+			nb -= uint(e & 63)
+			buf[n] = byte(e >> 16)
 			n++
-			// Literals come in runs: take a second one straight away
-			// when the bit buffer holds a whole table-width code (the
-			// slack checked above has room for both bytes).
-			if nb >= fastBits {
-				if e := lit.fast[bits&fastMask]; e != 0 && e&511 < 256 {
-					l = uint(e >> 9)
-					bits >>= l & 63
-					nb -= l
-					buf[n] = byte(e)
-					n++
-				}
-			}
 			continue
 		}
-		if sym == 256 {
+		if e&(flagEOB|flagBad) != 0 {
+			// Consumed even if invalid: a symbol 286 or 287 read
+			// partly past the end of the input is a truncation (see
+			// run), as zlib needs the whole code to see it is invalid.
+			bits >>= e & 63
+			nb -= uint(e & 63)
+			if e&flagBad != 0 {
+				err = dataError("invalid literal/length code")
+			}
 			break
 		}
-		sym -= 257
-		if sym >= 29 {
-			err = dataError("invalid literal/length code")
-			break
+		length := entryValue(e, bits)
+		bits >>= e & 63
+		nb -= uint(e & 63)
+		e = dt[bits&distMask]
+		if e&flagSlow != 0 {
+			e = dh.slowEntry(bits, distBits, distInfo[:])
 		}
-		length := int(lengthBase[sym])
-		x := uint(lengthExtra[sym])
-		length += int(bits & (1<<(x&63) - 1))
-		bits >>= x & 63
-		nb -= x
-		if e := dist.fast[bits&fastMask]; e != 0 {
-			sym, l = uint(e&511), uint(e>>9)
-		} else if sym, l = dist.slow(bits); l == 0 {
+		d := entryValue(e, bits)
+		bits >>= e & 63 // invalid ones too, as for symbols 286 and 287
+		nb -= uint(e & 63)
+		if e&flagBad != 0 {
 			err = dataError("invalid distance code")
 			break
 		}
-		bits >>= l & 63
-		nb -= l
-		if sym >= 30 {
-			err = dataError("invalid distance code")
-			break
-		}
-		d := int(distBase[sym])
-		x = uint(distExtra[sym])
-		d += int(bits & (1<<(x&63) - 1))
-		bits >>= x & 63
-		nb -= x
-		if d > n-f.base {
+		if d > n-base {
 			err = dataError("invalid distance too far back")
 			break
 		}
 		if n+length > max {
-			err = errTooBig
+			err = f.tooBig(pos, nb)
 			break
 		}
-		from := n - d
-		if d >= 8 {
-			// Word copies: each reads 8 bytes that are already final
-			// (from+i+8 <= n+i since d >= 8), so overlapping runs work,
-			// and the over-write past n+length stays within slack.
-			for i := 0; i < length; i += 8 {
-				binary.LittleEndian.PutUint64(buf[n+i:], binary.LittleEndian.Uint64(buf[from+i:]))
-			}
-		} else {
-			for i := 0; i < length; i++ {
-				buf[n+i] = buf[from+i]
-			}
-		}
+		copyMatch(buf, n, d, length)
 		n += length
-	}
-	if n > max {
-		n, err = max, errTooBig
 	}
 	f.bits, f.nb, f.pos, f.out = bits, nb, pos, buf[:n]
 	if err == nil && f.over > 0 && f.pastEnd() {
 		err = errTruncated
 	}
 	return err
+}
+
+// copyMatch copies length bytes from distance d back to buf[n:], which has
+// slack bytes of room.
+func copyMatch(buf []byte, n, d, length int) {
+	w := (*[slack]byte)(buf[n : n+slack])
+	switch {
+	case d >= 8:
+		// As in the fast loop.
+		r := (*[slack]byte)(buf[n-d : n-d+slack])
+		for i := 0; i < length; i += 8 {
+			binary.LittleEndian.PutUint64(w[i:i+8], binary.LittleEndian.Uint64(r[i:i+8]))
+		}
+	case d == 1:
+		// A run of one byte, a word at a time.
+		v := uint64(buf[n-1]) * 0x0101010101010101
+		for i := 0; i < length; i += 8 {
+			binary.LittleEndian.PutUint64(w[i:i+8], v)
+		}
+	default:
+		for i := 0; i < length; i++ {
+			w[i] = buf[n-d+i]
+		}
+	}
+}
+
+// tooBig is the error for output exceeding max with the bit buffer at
+// pos, nb: errTruncated if the symbol that did it read past the end of the
+// input (zlib would have stopped for more input before it).
+func (f *inflater) tooBig(pos int, nb uint) error {
+	if f.over > 0 && (pos+f.over)*8-int(nb) > len(f.in)*8 {
+		return errTruncated
+	}
+	return errTooBig
 }
 
 // growOut returns buf with room for at least n+slack bytes, keeping buf[:n].
