@@ -114,11 +114,13 @@ const (
 // over-subscribed set is invalid; an incomplete set is invalid except for a
 // literal/length or distance code whose longest code has length 1 (a single
 // code), and an empty distance code is allowed.
-func (h *huffman) build(table []uint32, tbits int, lengths []uint8, kind codeKind, info []uint32) bool {
-	h.count = [maxCodeLen + 1]uint16{}
-	for _, l := range lengths {
-		h.count[l&maxCodeLen]++ // lengths are at most 15; the mask drops a bounds check
-	}
+//
+// The symbols are used[i]-base, and lengths is indexed by used[i]; used
+// lists the symbols of nonzero length in increasing order and h.count
+// must hold the number of codes of each length (count[0] is ignored).
+// dynamic collects both as it decodes the lengths, which is cheaper than
+// passes over all 286+30 lengths here.
+func (h *huffman) build(table []uint32, tbits int, lengths []uint8, used []uint16, base uint16, kind codeKind, info []uint32) bool {
 	h.count[0] = 0
 	max := 0
 	for l := maxCodeLen; l >= 1; l-- {
@@ -153,9 +155,13 @@ func (h *huffman) build(table []uint32, tbits int, lengths []uint8, kind codeKin
 	if left > 0 && (kind == kindCodes || max != 1) {
 		return false // incomplete
 	}
-	var offs [maxCodeLen + 2]uint16
+	// offs[l] is where the symbols of length l go in h.symbol, ordered by
+	// code: by length, then by symbol.
+	var offs [maxCodeLen + 1]uint16
+	var total uint16
 	for l := 1; l <= maxCodeLen; l++ {
-		offs[l+1] = offs[l] + h.count[l]
+		offs[l] = total
+		total += h.count[l]
 	}
 	h.first, h.index = 0, 0
 	for l := 1; l <= tbits; l++ {
@@ -163,11 +169,10 @@ func (h *huffman) build(table []uint32, tbits int, lengths []uint8, kind codeKin
 		h.index += cnt
 		h.first = (h.first + cnt) << 1
 	}
-	for s, l := range lengths {
-		if l != 0 {
-			h.symbol[offs[l]] = uint16(s)
-			offs[l]++
-		}
+	for _, s := range used {
+		l := lengths[s] & maxCodeLen // at most 15: the mask drops a bounds check
+		h.symbol[offs[l]] = s - base
+		offs[l]++
 	}
 	// The lookup table is built by doubling: the table for l bits is
 	// the one for l-1 bits twice over (shorter codes ignore the extra
@@ -185,10 +190,35 @@ func (h *huffman) build(table []uint32, tbits int, lengths []uint8, kind codeKin
 		add := uint32(l) | uint32(l)<<8
 		for j, s := range h.symbol[start : start+cnt] {
 			// Codes are stored most significant bit first.
-			table[bits.Reverse16(uint16(code+j))>>(16-l)] = info[s] + add
+			table[reversed10[(code+j)<<(10-l)&1023]] = info[s] + add
 		}
 	}
 	return true
+}
+
+// reversed10 maps 10 bits to their reverse: for a code c of l <= 10 bits,
+// reversed10[c<<(10-l)] is c as it appears in the stream (most significant
+// bit first).
+var reversed10 = func() (t [1024]uint16) {
+	for i := range t {
+		t[i] = bits.Reverse16(uint16(i)) >> 6
+	}
+	return
+}()
+
+// countLengths sets h.count from lengths and returns the symbols of
+// nonzero length in used[:len(lengths)], for build.
+func (h *huffman) countLengths(lengths []uint8, used []uint16) []uint16 {
+	h.count = [maxCodeLen + 1]uint16{}
+	k := 0
+	for s, l := range lengths {
+		h.count[l&maxCodeLen]++
+		if l != 0 {
+			used[k] = uint16(s)
+			k++
+		}
+	}
+	return used[:k]
 }
 
 // slow decodes a code longer than tbits (or an invalid one) from the low
@@ -254,8 +284,9 @@ func init() {
 	for i := range d {
 		d[i] = 5
 	}
-	fixedLit.build(fixedLitTab[:], litBits, l[:], kindLens, litInfo[:])
-	fixedDist.build(fixedDistTab[:], distBits, d[:], kindDists, distInfo[:])
+	var used [288]uint16
+	fixedLit.build(fixedLitTab[:], litBits, l[:], fixedLit.countLengths(l[:], used[:]), 0, kindLens, litInfo[:])
+	fixedDist.build(fixedDistTab[:], distBits, d[:], fixedDist.countLengths(d[:], used[:]), 0, kindDists, distInfo[:])
 }
 
 // inflater holds the state of one decompression; pooled because its
@@ -276,6 +307,7 @@ type inflater struct {
 	distTab distTable
 	clenTab clenTable
 	lens    [320]uint8
+	used    [320]uint16 // symbols of nonzero length in lens, for build
 }
 
 var inflaterPool = sync.Pool{New: func() any { return new(inflater) }}
@@ -457,13 +489,17 @@ func (f *inflater) dynamic() error {
 	if f.pastEnd() {
 		return errTruncated
 	}
-	if !f.clen.build(f.clenTab[:], clenBits, cl[:], kindCodes, clenInfo[:]) {
+	var clUsed [19]uint16
+	if !f.clen.build(f.clenTab[:], clenBits, cl[:], f.clen.countLengths(cl[:], clUsed[:]), 0, kindCodes, clenInfo[:]) {
 		return dataError("invalid code lengths set")
 	}
 	// The code lengths: a code-length code of at most 7 bits and at most 7
 	// extra bits, so 16 bits in the buffer do for a symbol. The bit buffer
 	// lives in locals meanwhile.
 	lens := f.lens[:nlen+ndist]
+	litCount, distCount := &f.lit.count, &f.dist.count
+	*litCount, *distCount = [maxCodeLen + 1]uint16{}, [maxCodeLen + 1]uint16{}
+	used, nused := &f.used, 0
 	bits, nb := f.bits, f.nb
 	for i := 0; i < len(lens); {
 		if nb < 16 {
@@ -478,6 +514,15 @@ func (f *inflater) dynamic() error {
 		sym := e >> 16
 		if sym < 16 {
 			lens[i] = uint8(sym)
+			if sym != 0 {
+				if i < nlen {
+					litCount[sym]++
+				} else {
+					distCount[sym]++
+				}
+				used[nused] = uint16(i)
+				nused++
+			}
 			i++
 			continue
 		}
@@ -506,9 +551,21 @@ func (f *inflater) dynamic() error {
 		if i+rep > len(lens) {
 			return dataError("invalid bit length repeat")
 		}
-		for ; rep > 0; rep-- {
-			lens[i] = v
-			i++
+		if v == 0 {
+			clear(lens[i : i+rep])
+			i += rep
+		} else {
+			// A repeat may run from the literal/length lengths
+			// into the distance ones.
+			k := min(rep, max(nlen-i, 0))
+			litCount[v&maxCodeLen] += uint16(k)
+			distCount[v&maxCodeLen] += uint16(rep - k)
+			for ; rep > 0; rep-- {
+				lens[i] = v
+				used[nused] = uint16(i)
+				nused++
+				i++
+			}
 		}
 		if f.pastEnd() {
 			return errTruncated
@@ -521,10 +578,15 @@ func (f *inflater) dynamic() error {
 	if lens[256] == 0 {
 		return dataError("invalid code -- missing end-of-block")
 	}
-	if !f.lit.build(f.litTab[:], litBits, lens[:nlen], kindLens, litInfo[:]) {
+	// used lists the literal/length symbols first.
+	nlit := 0
+	for _, c := range litCount[1:] {
+		nlit += int(c)
+	}
+	if !f.lit.build(f.litTab[:], litBits, lens, used[:nlit], 0, kindLens, litInfo[:]) {
 		return dataError("invalid literal/lengths set")
 	}
-	if !f.dist.build(f.distTab[:], distBits, lens[nlen:], kindDists, distInfo[:]) {
+	if !f.dist.build(f.distTab[:], distBits, lens, used[nlit:nused], uint16(nlen), kindDists, distInfo[:]) {
 		return dataError("invalid distances set")
 	}
 	return nil
