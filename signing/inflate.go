@@ -33,6 +33,10 @@ const (
 	maxCodeLen = 15
 )
 
+// The fast loop takes five literals of up to litBits bits from a refilled
+// 56-bit buffer; this fails to compile if they would not fit.
+const _ = uint(56 - 5*litBits)
+
 type (
 	litTable  [1 << litBits]uint32
 	distTable [1 << distBits]uint32
@@ -609,12 +613,12 @@ func entryValue(e uint32, b uint64) int {
 // goes to buf[:n] with at least slack bytes of capacity beyond n, so
 // literals are single stores and matches are copied a word at a time.
 //
-// The fast loop decodes one length/distance pair or up to three literals
-// per step, which take at most 48 and 45 bits, after topping the bit
-// buffer up to 56 bits or more. While at least 8 input bytes remain, that
-// top-up is one 8-byte load that cannot run past the input, and while
-// n <= outEnd the output has room for a match and three literals cannot
-// exceed max: such steps need no other checks. The fast loop makes no
+// The fast loop decodes one length/distance pair or up to five literals
+// per step, which take at most 48 and 5*litBits = 50 bits, after topping
+// the bit buffer up to 56 bits or more. While at least 8 input bytes
+// remain, that top-up is one 8-byte load that cannot run past the input,
+// and while n <= outEnd the output has room for a match and five literals
+// cannot exceed max: such steps need no other checks. The fast loop makes no
 // calls, so the compiler keeps its state in registers; anything unusual
 // (a code longer than the table, the end of the block, an error, a match
 // with distance below 8) leaves the symbol to the careful step. That one
@@ -629,31 +633,49 @@ func (f *inflater) codes(lt *litTable, dt *distTable, lh, dh *huffman) (err erro
 	buf := f.out[:cap(f.out)]
 	inEnd := len(in) - 8
 	for {
-		for outEnd := min(len(buf)-slack, max-3); pos <= inEnd && n <= outEnd; {
+		for outEnd := min(len(buf)-slack, max-5); pos <= inEnd && n <= outEnd; {
 			bits |= binary.LittleEndian.Uint64(in[pos:]) << (nb & 63)
 			pos += int((63 - nb) >> 3)
 			nb |= 56 // nb + 8*bytes loaded: 56 + nb%8
 			e := lt[bits&litMask]
 			if e&flagLit != 0 {
-				// Literals come in runs: take up to two more
-				// straight away while they are in the table.
-				w := (*[3]byte)(buf[n : n+3])
+				// Literals come in runs: take up to four more
+				// straight away while they are in the table. Codes
+				// in the table have at most litBits bits, so five
+				// fit in the 56 bits.
+				w := (*[5]byte)(buf[n : n+5])
 				bits >>= e & 63
 				nb -= uint(e & 63)
 				w[0] = byte(e >> 16)
-				n++
-				if e = lt[bits&litMask]; e&flagLit != 0 {
-					bits >>= e & 63
-					nb -= uint(e & 63)
-					w[1] = byte(e >> 16)
+				if e = lt[bits&litMask]; e&flagLit == 0 {
 					n++
-					if e = lt[bits&litMask]; e&flagLit != 0 {
-						bits >>= e & 63
-						nb -= uint(e & 63)
-						w[2] = byte(e >> 16)
-						n++
-					}
+					continue
 				}
+				bits >>= e & 63
+				nb -= uint(e & 63)
+				w[1] = byte(e >> 16)
+				if e = lt[bits&litMask]; e&flagLit == 0 {
+					n += 2
+					continue
+				}
+				bits >>= e & 63
+				nb -= uint(e & 63)
+				w[2] = byte(e >> 16)
+				if e = lt[bits&litMask]; e&flagLit == 0 {
+					n += 3
+					continue
+				}
+				bits >>= e & 63
+				nb -= uint(e & 63)
+				w[3] = byte(e >> 16)
+				if e = lt[bits&litMask]; e&flagLit == 0 {
+					n += 4
+					continue
+				}
+				bits >>= e & 63
+				nb -= uint(e & 63)
+				w[4] = byte(e >> 16)
+				n += 5
 				continue
 			}
 			if e&(flagEOB|flagBad|flagSlow) != 0 {
