@@ -204,3 +204,13 @@ func TestAdler32(t *testing.T) {
 		}
 	}
 }
+
+func FuzzAdler32(f *testing.F) {
+	f.Add([]byte("Wikipedia"))
+	f.Add(bytes.Repeat([]byte{0xff}, 200))
+	f.Fuzz(func(t *testing.T, p []byte) {
+		if got, want := adler32(p), stdadler32.Checksum(p); got != want {
+			t.Fatalf("adler32(%x) = %08x, want %08x", p, got, want)
+		}
+	})
+}
