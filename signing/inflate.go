@@ -182,10 +182,18 @@ func (h *huffman) build(table []uint32, tbits int, lengths []uint8, used []uint1
 	// the one for l-1 bits twice over (shorter codes ignore the extra
 	// bit), plus one entry per code of length l. That is one copy and one
 	// store per symbol instead of a strided fill per symbol. Entries no
-	// code of up to tbits bits claims keep the flagSlow of table[0].
-	table[0] = flagSlow
-	size, code := 1, 0
-	for l := 1; l <= tbits; l++ {
+	// code of up to tbits bits claims keep flagSlow. The doubling starts
+	// at the shortest code's length, below which the table is all
+	// flagSlow: that saves a few tiny copies per table.
+	minLen := 1
+	for h.count[minLen] == 0 && minLen < tbits {
+		minLen++
+	}
+	size, code := 1<<(minLen-1), 0
+	for i := range table[:size] {
+		table[i] = flagSlow
+	}
+	for l := minLen; l <= tbits; l++ {
 		copy(table[size:2*size], table[:size])
 		size <<= 1
 		code = (code + int(h.count[l-1])) << 1 // first code of length l
@@ -480,15 +488,27 @@ func (f *inflater) stored() error {
 }
 
 func (f *inflater) dynamic() error {
-	nlen := int(f.take(5)) + 257
-	ndist := int(f.take(5)) + 1
-	ncode := int(f.take(4)) + 4
+	if f.nb < 14 {
+		f.refill()
+	}
+	nlen := int(f.bits&31) + 257
+	ndist := int(f.bits>>5&31) + 1
+	ncode := int(f.bits>>10&15) + 4
+	f.bits >>= 14
+	f.nb -= 14
 	if nlen > 286 || ndist > 30 {
 		return dataError("too many length or distance symbols")
 	}
+	// The code-length code lengths, 3 bits each: at most 57 bits, so at
+	// most one refill on the way.
 	var cl [19]uint8
-	for i := 0; i < ncode; i++ {
-		cl[clenOrder[i]] = uint8(f.take(3))
+	for _, c := range clenOrder[:ncode] {
+		if f.nb < 3 {
+			f.refill()
+		}
+		cl[c] = uint8(f.bits & 7)
+		f.bits >>= 3
+		f.nb -= 3
 	}
 	if f.pastEnd() {
 		return errTruncated
