@@ -637,8 +637,8 @@ func entryValue(e uint32, b uint64) int {
 // per step, which take at most 48 and 5*litBits = 50 bits, after topping
 // the bit buffer up to 56 bits or more. While at least 8 input bytes
 // remain, that top-up is one 8-byte load that cannot run past the input,
-// and while n <= outEnd the output has room for a match and five literals
-// cannot exceed max: such steps need no other checks. The fast loop makes no
+// and while n <= outEnd the output has room for a match, and neither a
+// match nor five literals can exceed max: such steps need no other checks. The fast loop makes no
 // calls, so the compiler keeps its state in registers; anything unusual
 // (a code longer than the table, the end of the block, an error, a match
 // with distance below 8) leaves the symbol to the careful step. That one
@@ -653,7 +653,7 @@ func (f *inflater) codes(lt *litTable, dt *distTable, lh, dh *huffman) (err erro
 	buf := f.out[:cap(f.out)]
 	inEnd := len(in) - 8
 	for {
-		for outEnd := min(len(buf)-slack, max-5); pos <= inEnd && n <= outEnd; {
+		for outEnd := min(len(buf)-slack, max-258); pos <= inEnd && n <= outEnd; {
 			bits |= binary.LittleEndian.Uint64(in[pos:]) << (nb & 63)
 			pos += int((63 - nb) >> 3)
 			nb |= 56 // nb + 8*bytes loaded: 56 + nb%8
@@ -710,7 +710,7 @@ func (f *inflater) codes(lt *litTable, dt *distTable, lh, dh *huffman) (err erro
 				break
 			}
 			d := entryValue(de, b)
-			if d < 8 || d > n-base || n+length > max {
+			if d < 8 || d > n-base {
 				break
 			}
 			bits = b >> (de & 63)
