@@ -571,8 +571,8 @@ func (f *inflater) dynamic() error {
 			bits >>= 7
 			nb -= 7
 		}
-		f.bits, f.nb = bits, nb
 		if i+rep > len(lens) {
+			f.bits, f.nb = bits, nb
 			return dataError("invalid bit length repeat")
 		}
 		if v == 0 {
@@ -591,9 +591,9 @@ func (f *inflater) dynamic() error {
 				i++
 			}
 		}
-		if f.pastEnd() {
-			return errTruncated
-		}
+		// Reading past the end of the input is noticed after the
+		// loop, or by run when an error comes first: the loop ends
+		// within len(lens) symbols either way.
 	}
 	f.bits, f.nb = bits, nb
 	if f.pastEnd() {
