@@ -182,7 +182,57 @@ func FuzzInflate(f *testing.F) {
 	f.Add([]byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
 	f.Fuzz(func(t *testing.T, z []byte) {
 		compareInflate(t, z)
+		// A valid stream fails with errTooBig one byte below its size
+		// and decodes at exactly its size.
+		if want, err := stdInflate(z); err == nil && len(want) > 0 {
+			checkLimit(t, z, want)
+		}
 	})
+}
+
+// checkLimit requires z, which decodes to want, to fail with errTooBig
+// under every limit below len(want) tried and to decode at len(want),
+// having used no more than limit+slack bytes of output buffer.
+func checkLimit(t *testing.T, z, want []byte) {
+	t.Helper()
+	for _, max := range []int{len(want) - 1, len(want) - 5, len(want) - 257, len(want) - 258, len(want) - 259, len(want) / 2, 0} {
+		if max < 0 || max >= len(want) {
+			continue
+		}
+		got, err := inflateZlib(nil, z, max)
+		if err != errTooBig || len(got) > max || cap(got) > max+slack {
+			t.Fatalf("stream %x of %d bytes, limit %d: %d bytes (cap %d), %v", z, len(want), max, len(got), cap(got), err)
+		}
+	}
+	if got, err := inflateZlib(nil, z, len(want)); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("stream %x at exactly its size %d: %d bytes, %v", z, len(want), len(got), err)
+	}
+}
+
+// TestInflateLimitSweep moves the limit across the last few hundred bytes
+// of realistic streams, where decoding hands over from the fast loop to
+// the careful one.
+func TestInflateLimitSweep(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, data := range testPayloads(r) {
+		if len(data) < 100 || len(data) > 5000 {
+			continue
+		}
+		for _, z := range compressAll(t, data) {
+			for max := len(data) - 300; max <= len(data)+3; max++ {
+				if max < 0 {
+					continue
+				}
+				got, err := inflateZlib(nil, z, max)
+				switch {
+				case max < len(data) && (err != errTooBig || len(got) > max):
+					t.Fatalf("%d bytes, limit %d: %d bytes, %v", len(data), max, len(got), err)
+				case max >= len(data) && (err != nil || !bytes.Equal(got, data)):
+					t.Fatalf("%d bytes, limit %d: %d bytes, %v", len(data), max, len(got), err)
+				}
+			}
+		}
+	}
 }
 
 func TestAdler32(t *testing.T) {
