@@ -98,10 +98,12 @@ var litInfo, distInfo, clenInfo = func() (lit [288]uint32, dist [32]uint32, clen
 // huffman is the canonical form of a code, which slow decodes from for
 // codes longer than the lookup table; build fills both.
 type huffman struct {
-	first  int // canonical decoding state for the bit after the
-	index  int // first tbits (see slow)
-	count  [maxCodeLen + 1]uint16
-	symbol [320]uint16 // symbols ordered by code
+	first int // canonical decoding state after the first tbits bits (see slow)
+	count [maxCodeLen + 1]uint16
+	// bucket[l][:count[l]] are the symbols of length l in increasing
+	// order, that is in code order. dynamic files them as it decodes the
+	// lengths, which spares build a sort pass.
+	bucket [maxCodeLen + 1][288]uint16
 }
 
 type codeKind int
@@ -119,12 +121,8 @@ const (
 // literal/length or distance code whose longest code has length 1 (a single
 // code), and an empty distance code is allowed.
 //
-// The symbols are used[i]-base, and lengths is indexed by used[i]; used
-// lists the symbols of nonzero length in increasing order and h.count
-// must hold the number of codes of each length (count[0] is ignored).
-// dynamic collects both as it decodes the lengths, which is cheaper than
-// passes over all 286+30 lengths here.
-func (h *huffman) build(table []uint32, tbits int, lengths []uint8, used []uint16, base uint16, kind codeKind, info []uint32) bool {
+// h.count and h.bucket must describe the lengths (count[0] is ignored).
+func (h *huffman) build(table []uint32, tbits int, kind codeKind, info []uint32) bool {
 	h.count[0] = 0
 	max := 0
 	for l := maxCodeLen; l >= 1; l-- {
@@ -145,7 +143,7 @@ func (h *huffman) build(table []uint32, tbits int, lengths []uint8, used []uint1
 		for i := range table {
 			table[i] = e
 		}
-		h.first, h.index = 0, 0
+		h.first = 0
 		return true
 	}
 	left := 1
@@ -159,24 +157,9 @@ func (h *huffman) build(table []uint32, tbits int, lengths []uint8, used []uint1
 	if left > 0 && (kind == kindCodes || max != 1) {
 		return false // incomplete
 	}
-	// offs[l] is where the symbols of length l go in h.symbol, ordered by
-	// code: by length, then by symbol.
-	var offs [maxCodeLen + 1]uint16
-	var total uint16
-	for l := 1; l <= maxCodeLen; l++ {
-		offs[l] = total
-		total += h.count[l]
-	}
-	h.first, h.index = 0, 0
+	h.first = 0
 	for l := 1; l <= tbits; l++ {
-		cnt := int(h.count[l])
-		h.index += cnt
-		h.first = (h.first + cnt) << 1
-	}
-	for _, s := range used {
-		l := lengths[s] & maxCodeLen // at most 15: the mask drops a bounds check
-		h.symbol[offs[l]] = s - base
-		offs[l]++
+		h.first = (h.first + int(h.count[l])) << 1
 	}
 	// The lookup table is built by doubling: the table for l bits is
 	// the one for l-1 bits twice over (shorter codes ignore the extra
@@ -197,10 +180,8 @@ func (h *huffman) build(table []uint32, tbits int, lengths []uint8, used []uint1
 		copy(table[size:2*size], table[:size])
 		size <<= 1
 		code = (code + int(h.count[l-1])) << 1 // first code of length l
-		cnt := int(h.count[l])
-		start := int(offs[l]) - cnt
 		add := uint32(l) | uint32(l)<<8
-		for j, s := range h.symbol[start : start+cnt] {
+		for j, s := range h.bucket[l][:h.count[l]] {
 			// Codes are stored most significant bit first.
 			table[reversed10[(code+j)<<(10-l)&1023]] = info[s] + add
 		}
@@ -218,19 +199,14 @@ var reversed10 = func() (t [1024]uint16) {
 	return
 }()
 
-// countLengths sets h.count from lengths and returns the symbols of
-// nonzero length in used[:len(lengths)], for build.
-func (h *huffman) countLengths(lengths []uint8, used []uint16) []uint16 {
+// fileLengths sets h.count and h.bucket from lengths, for build.
+func (h *huffman) fileLengths(lengths []uint8) {
 	h.count = [maxCodeLen + 1]uint16{}
-	k := 0
 	for s, l := range lengths {
-		h.count[l&maxCodeLen]++
-		if l != 0 {
-			used[k] = uint16(s)
-			k++
-		}
+		l &= maxCodeLen
+		h.bucket[l][h.count[l]] = uint16(s)
+		h.count[l]++
 	}
-	return used[:k]
 }
 
 // slow decodes a code longer than tbits (or an invalid one) from the low
@@ -240,15 +216,14 @@ func (h *huffman) countLengths(lengths []uint8, used []uint16) []uint16 {
 func (h *huffman) slow(b uint64, tbits int) (sym, n uint) {
 	code := int(bits.Reverse16(uint16(b)) >> (16 - tbits))
 	b >>= tbits
-	first, index := h.first, h.index
+	first := h.first
 	for l := tbits + 1; l <= maxCodeLen; l++ {
 		code = code<<1 | int(b&1)
 		b >>= 1
 		cnt := int(h.count[l])
 		if code-cnt < first {
-			return uint(h.symbol[index+(code-first)]), uint(l)
+			return uint(h.bucket[l][code-first]), uint(l)
 		}
-		index += cnt
 		first += cnt
 		first <<= 1
 	}
@@ -296,9 +271,10 @@ func init() {
 	for i := range d {
 		d[i] = 5
 	}
-	var used [288]uint16
-	fixedLit.build(fixedLitTab[:], litBits, l[:], fixedLit.countLengths(l[:], used[:]), 0, kindLens, litInfo[:])
-	fixedDist.build(fixedDistTab[:], distBits, d[:], fixedDist.countLengths(d[:], used[:]), 0, kindDists, distInfo[:])
+	fixedLit.fileLengths(l[:])
+	fixedLit.build(fixedLitTab[:], litBits, kindLens, litInfo[:])
+	fixedDist.fileLengths(d[:])
+	fixedDist.build(fixedDistTab[:], distBits, kindDists, distInfo[:])
 }
 
 // inflater holds the state of one decompression; pooled because its
@@ -319,7 +295,6 @@ type inflater struct {
 	distTab distTable
 	clenTab clenTable
 	lens    [320]uint8
-	used    [320]uint16 // symbols of nonzero length in lens, for build
 }
 
 var inflaterPool = sync.Pool{New: func() any { return new(inflater) }}
@@ -513,17 +488,16 @@ func (f *inflater) dynamic() error {
 	if f.pastEnd() {
 		return errTruncated
 	}
-	var clUsed [19]uint16
-	if !f.clen.build(f.clenTab[:], clenBits, cl[:], f.clen.countLengths(cl[:], clUsed[:]), 0, kindCodes, clenInfo[:]) {
+	f.clen.fileLengths(cl[:])
+	if !f.clen.build(f.clenTab[:], clenBits, kindCodes, clenInfo[:]) {
 		return dataError("invalid code lengths set")
 	}
 	// The code lengths: a code-length code of at most 7 bits and at most 7
 	// extra bits, so 16 bits in the buffer do for a symbol. The bit buffer
 	// lives in locals meanwhile.
 	lens := f.lens[:nlen+ndist]
-	litCount, distCount := &f.lit.count, &f.dist.count
-	*litCount, *distCount = [maxCodeLen + 1]uint16{}, [maxCodeLen + 1]uint16{}
-	used, nused := &f.used, 0
+	lit, dist := &f.lit, &f.dist
+	lit.count, dist.count = [maxCodeLen + 1]uint16{}, [maxCodeLen + 1]uint16{}
 	bits, nb := f.bits, f.nb
 	for i := 0; i < len(lens); {
 		if nb < 16 {
@@ -540,12 +514,12 @@ func (f *inflater) dynamic() error {
 			lens[i] = uint8(sym)
 			if sym != 0 {
 				if i < nlen {
-					litCount[sym]++
+					lit.bucket[sym][lit.count[sym]] = uint16(i)
+					lit.count[sym]++
 				} else {
-					distCount[sym]++
+					dist.bucket[sym][dist.count[sym]] = uint16(i - nlen)
+					dist.count[sym]++
 				}
-				used[nused] = uint16(i)
-				nused++
 			}
 			i++
 			continue
@@ -581,13 +555,16 @@ func (f *inflater) dynamic() error {
 		} else {
 			// A repeat may run from the literal/length lengths
 			// into the distance ones.
-			k := min(rep, max(nlen-i, 0))
-			litCount[v&maxCodeLen] += uint16(k)
-			distCount[v&maxCodeLen] += uint16(rep - k)
+			v &= maxCodeLen
 			for ; rep > 0; rep-- {
 				lens[i] = v
-				used[nused] = uint16(i)
-				nused++
+				if i < nlen {
+					lit.bucket[v][lit.count[v]] = uint16(i)
+					lit.count[v]++
+				} else {
+					dist.bucket[v][dist.count[v]] = uint16(i - nlen)
+					dist.count[v]++
+				}
 				i++
 			}
 		}
@@ -602,15 +579,10 @@ func (f *inflater) dynamic() error {
 	if lens[256] == 0 {
 		return dataError("invalid code -- missing end-of-block")
 	}
-	// used lists the literal/length symbols first.
-	nlit := 0
-	for _, c := range litCount[1:] {
-		nlit += int(c)
-	}
-	if !f.lit.build(f.litTab[:], litBits, lens, used[:nlit], 0, kindLens, litInfo[:]) {
+	if !f.lit.build(f.litTab[:], litBits, kindLens, litInfo[:]) {
 		return dataError("invalid literal/lengths set")
 	}
-	if !f.dist.build(f.distTab[:], distBits, lens, used[nlit:nused], uint16(nlen), kindDists, distInfo[:]) {
+	if !f.dist.build(f.distTab[:], distBits, kindDists, distInfo[:]) {
 		return dataError("invalid distances set")
 	}
 	return nil
