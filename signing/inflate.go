@@ -461,6 +461,13 @@ func (f *inflater) stored() error {
 	if len(f.out)+n > f.max {
 		return errTooBig
 	}
+	if need := len(f.out) + n; need > cap(f.out) {
+		// Grow as growOut does, never past max+slack, rather than by
+		// append's rule, which may allocate up to twice max.
+		out := make([]byte, len(f.out), min(max(2*cap(f.out), need), f.max+slack))
+		copy(out, f.out)
+		f.out = out
+	}
 	f.out = append(f.out, f.in[p:p+n]...)
 	f.pos, f.over, f.bits, f.nb = p+n, 0, 0, 0
 	return nil
@@ -623,10 +630,15 @@ func entryValue(e uint32, b uint64) int {
 // and decides between errTooBig and errTruncated at the first symbol to
 // exceed max or to read past the end.
 func (f *inflater) codes(t *codeTables, lh, dh *huffman) (err error) {
-	in, max, base := f.in, f.max, f.base
+	// buf and n, max count from the start of this stream's output
+	// (f.base): matches cannot reach before it, so d > n is the "too
+	// far back" check and base need not occupy a register. full is the
+	// whole buffer, which growOut copies.
+	in, base := f.in, f.base
 	bits, nb, pos := f.bits, f.nb, f.pos
-	n := len(f.out)
-	buf := f.out[:cap(f.out)]
+	full := f.out[:cap(f.out)]
+	buf := full[base:]
+	n, max := len(f.out)-base, f.max-base
 	inEnd := len(in) - 8
 	for {
 		for outEnd := min(len(buf)-slack, max-258); pos <= inEnd && n <= outEnd; {
@@ -686,7 +698,7 @@ func (f *inflater) codes(t *codeTables, lh, dh *huffman) (err error) {
 				break
 			}
 			d := entryValue(de, b)
-			if d < 8 || d > n-base {
+			if d < 8 || d > n {
 				break
 			}
 			bits = b >> (de & 63)
@@ -712,7 +724,8 @@ func (f *inflater) codes(t *codeTables, lh, dh *huffman) (err error) {
 			break
 		}
 		if n+slack > len(buf) {
-			buf = growOut(buf, n, max)
+			full = growOut(full, base+n, base+max)
+			buf = full[base:]
 		}
 		if nb < 48 { // longest symbol: 15+5 bits, then 15+13 bits
 			f.bits, f.nb, f.pos = bits, nb, pos
@@ -759,7 +772,7 @@ func (f *inflater) codes(t *codeTables, lh, dh *huffman) (err error) {
 			err = dataError("invalid distance code")
 			break
 		}
-		if d > n-base {
+		if d > n {
 			err = dataError("invalid distance too far back")
 			break
 		}
@@ -770,7 +783,7 @@ func (f *inflater) codes(t *codeTables, lh, dh *huffman) (err error) {
 		copyMatch(buf, n, d, length)
 		n += length
 	}
-	f.bits, f.nb, f.pos, f.out = bits, nb, pos, buf[:n]
+	f.bits, f.nb, f.pos, f.out = bits, nb, pos, full[:base+n]
 	if err == nil && f.over > 0 && f.pastEnd() {
 		err = errTruncated
 	}

@@ -137,7 +137,27 @@ func compareInflate(t *testing.T, z []byte) {
 }
 
 func TestInflateLimit(t *testing.T) {
-	data := bytes.Repeat([]byte("a"), 1<<20)
+	// Stored blocks of 600, 100 and 300 bytes: the output buffer grows
+	// by the inflater's rule (never past limit+slack), not append's.
+	var zb bytes.Buffer
+	w, _ := zlib.NewWriterLevel(&zb, zlib.NoCompression)
+	var data []byte
+	for i, n := range []int{600, 100, 300} {
+		part := bytes.Repeat([]byte{byte('a' + i)}, n)
+		data = append(data, part...)
+		w.Write(part)
+		w.Flush()
+	}
+	w.Close()
+	checkLimit(t, zb.Bytes(), data)
+	for _, max := range []int{605, 700, 705, 740} {
+		got, err := inflateZlib(nil, zb.Bytes(), max)
+		if err != errTooBig || cap(got) > max+slack {
+			t.Fatalf("stored blocks, limit %d: %d bytes (cap %d), %v", max, len(got), cap(got), err)
+		}
+	}
+
+	data = bytes.Repeat([]byte("a"), 1<<20)
 	for _, z := range compressAll(t, data) {
 		if _, err := inflateZlib(nil, z, 1<<20-1); err != errTooBig {
 			t.Fatalf("limit 1 byte short: %v", err)
