@@ -130,14 +130,15 @@ const (
 // h.count and h.bucket must describe the lengths (count[0] is ignored).
 func (h *huffman) build(table []uint32, tbits int, kind codeKind, info []uint32) bool {
 	h.count[0] = 0
-	max := 0
-	for l := maxCodeLen; l >= 1; l-- {
-		if h.count[l] != 0 {
-			max = l
-			break
+	left, total := 1, 0 // left: codes of the current length not yet assigned
+	for l := 1; l <= maxCodeLen; l++ {
+		left = left<<1 - int(h.count[l])
+		total += int(h.count[l])
+		if left < 0 {
+			return false // over-subscribed
 		}
 	}
-	if max == 0 {
+	if total == 0 {
 		e := uint32(flagBad) // no code at all: every code is invalid
 		if kind == kindCodes {
 			// zlib builds a table whose every entry reads as symbol 0
@@ -152,16 +153,8 @@ func (h *huffman) build(table []uint32, tbits int, kind codeKind, info []uint32)
 		h.first = 0
 		return true
 	}
-	left := 1
-	for l := 1; l <= maxCodeLen; l++ {
-		left <<= 1
-		left -= int(h.count[l])
-		if left < 0 {
-			return false // over-subscribed
-		}
-	}
-	if left > 0 && (kind == kindCodes || max != 1) {
-		return false // incomplete
+	if left > 0 && (kind == kindCodes || total != 1 || h.count[1] != 1) {
+		return false // incomplete, and not a single code of length 1
 	}
 	h.first = 0
 	for l := 1; l <= tbits; l++ {
