@@ -501,12 +501,28 @@ func (s *scanner) number(start int) (any, int, error) {
 	}
 	intEnd := i
 	isFloat := false
+	fracDigits := -1 // no fraction
+	mant := u        // integer and fraction digits, exact when there are at most 19
 	if i+1 < len(b) && b[i] == '.' && b[i+1] >= '0' && b[i+1] <= '9' {
-		i += 2
+		i++
+		fracStart := i
 		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			mant = mant*10 + uint64(b[i]-'0')
 			i++
 		}
+		fracDigits = i - fracStart
 		isFloat = true
+	}
+	if fracDigits >= 0 && intEnd-digitStart+fracDigits <= 15 &&
+		(i >= len(b) || b[i] != 'e' && b[i] != 'E') {
+		// Clinger's fast path (see fastFloat) on the digits just read: at
+		// most 15 of them, so mant and 10^fracDigits are exact float64s
+		// and one division rounds correctly.
+		f := float64(mant) / exactPow10[fracDigits]
+		if digitStart > start {
+			f = -f
+		}
+		return s.a.Float(f), i, nil
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		j := i + 1

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -98,5 +99,41 @@ func TestStagingOverflow(t *testing.T) {
 			}
 		}
 		stagingPool.Put(p)
+	}
+}
+
+// TestNumberFloats: floats decoded by the scanner (its own fast path for
+// short decimals, fastFloat, or ParseFloat) agree bit for bit with
+// strconv.ParseFloat, which agrees with CPython's float().
+func TestNumberFloats(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 50000; i++ {
+		intPart := strconv.FormatUint(r.Uint64()>>uint(r.IntN(64)), 10)
+		if r.IntN(4) == 0 {
+			intPart = "0"
+		}
+		frac := strconv.FormatUint(r.Uint64()>>uint(r.IntN(64)), 10)
+		if r.IntN(3) == 0 {
+			frac = strings.Repeat("0", r.IntN(25)) + frac
+		}
+		s := intPart + "." + frac
+		if r.IntN(5) == 0 {
+			s += "e" + strconv.Itoa(r.IntN(80)-40)
+		}
+		if r.IntN(2) == 0 {
+			s = "-" + s
+		}
+		want, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			continue
+		}
+		v, err := UnmarshalJSON([]byte("[" + s + "]"))
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		got := v.([]any)[0].(float64)
+		if math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("%s decoded as %v (%x), ParseFloat %v (%x)", s, got, math.Float64bits(got), want, math.Float64bits(want))
+		}
 	}
 }
