@@ -189,7 +189,7 @@ type scanner struct {
 	staging  *[]any // pooled overflow of parse's staging array, or nil
 	// stagingHigh is the most items staging has held: the part to clear.
 	stagingHigh int
-	shape       []any // keys of the last small dict found free of duplicates
+	shape       *Dict // the last small dict found free of duplicate keys
 }
 
 // fail builds a SyntaxError at byte offset off, computing Python's line,
@@ -824,14 +824,15 @@ func (s *scanner) stringRaw(start int) (string, int, error) {
 // buildDict makes a Dict from alternating string keys and values, taking
 // its slices from the arena. Only when a key repeats does it fall back to
 // Set's semantics (first position, last value), as Python's dict(pairs).
-// sameBoxes reports whether a and b hold the same boxes, compared by
-// address: the same boxed strings, hence the same texts.
-func sameBoxes(a, b []any) bool {
-	if len(a) != len(b) {
+// sameShape reports whether the keys of the staged items kv (key, value,
+// key, value ...) are the keys of s.shape, compared by the address of their
+// boxes: the same boxed strings, hence the same texts.
+func (s *scanner) sameShape(kv []any) bool {
+	if s.shape == nil || 2*len(s.shape.keys) != len(kv) {
 		return false
 	}
-	for i := range a {
-		if slab.Data(a[i]) != slab.Data(b[i]) {
+	for i, k := range s.shape.keys {
+		if slab.Data(kv[2*i]) != slab.Data(k) {
 			return false
 		}
 	}
@@ -840,18 +841,27 @@ func sameBoxes(a, b []any) bool {
 
 func (s *scanner) buildDict(kv []any) *Dict {
 	n := len(kv) / 2
+	d := s.a.dict()
+	if n > 0 && s.sameShape(kv) {
+		// The keys of the last small dict, box for box, which were free
+		// of duplicates: a list of records repeats them, all from the
+		// key cache (see arena.keys). The dicts share one keys slice.
+		vals := s.a.Slice(n)
+		for i := range vals {
+			vals[i] = kv[2*i+1]
+		}
+		d.keys, d.vals, d.sharedKeys = s.shape.keys, vals, true
+		s.shape.sharedKeys = true
+		return d
+	}
 	all := s.a.Slice(2 * n)
 	keys, vals := all[:n:n], all[n:]
 	for i := 0; i < n; i++ {
 		keys[i], vals[i] = kv[2*i], kv[2*i+1]
 	}
-	d := s.a.dict()
 	d.keys, d.vals = keys, vals
 	dup := false
-	if n <= linearLimit && sameBoxes(keys, s.shape) {
-		// The keys of the last small dict, box for box: a list of
-		// records repeats them, all from the key cache (see arena.keys).
-	} else if n <= linearLimit {
+	if n <= linearLimit {
 		// Compare cheap signatures (length, first and last byte) first;
 		// only equal signatures need a string comparison, and a 64-bit
 		// filter of the signatures seen tells when none can be equal.
@@ -878,7 +888,7 @@ func (s *scanner) buildDict(kv []any) *Dict {
 			strs[i], sigs[i] = k, sig
 		}
 		if !dup {
-			s.shape = keys
+			s.shape = d
 		}
 	} else {
 		dup = hasDuplicate(keys)

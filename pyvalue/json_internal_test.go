@@ -137,3 +137,50 @@ func TestNumberFloats(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedRecordKeys: the dicts of a list of records share one keys
+// slice; changing one of them, the first included, never shows in another.
+func TestSharedRecordKeys(t *testing.T) {
+	doc := []byte(`[{"id":1,"sku":"a","qty":2},{"id":2,"sku":"b","qty":3},{"id":3,"sku":"c","qty":4},{"id":4,"sku":"d","qty":5}]`)
+	want := `[{"id": 1, "sku": "a", "qty": 2}, {"id": 2, "sku": "b", "qty": 3}, {"id": 3, "sku": "c", "qty": 4}, {"id": 4, "sku": "d", "qty": 5}]`
+	for _, mutate := range []struct {
+		name string
+		f    func(d *Dict)
+	}{
+		{"delete", func(d *Dict) { d.Delete("id") }},
+		{"clear and set", func(d *Dict) { d.Clear(); d.Set("zz", int64(9)); d.Set("yy", int64(8)) }},
+		{"set new", func(d *Dict) { d.Set("new", true) }},
+		{"grow and set", func(d *Dict) { d.Grow(4); d.Set("new", true) }},
+	} {
+		for victim := 0; victim < 4; victim++ {
+			v, err := UnmarshalJSON(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := v.([]any)
+			if &l[0].(*Dict).Keys()[0] != &l[3].(*Dict).Keys()[0] {
+				t.Fatal("records do not share their keys")
+			}
+			mutate.f(l[victim].(*Dict))
+			for i, x := range l {
+				if i == victim {
+					continue
+				}
+				got := Repr(x)
+				wantItem := Repr(mustJSON(t, want).([]any)[i])
+				if got != wantItem {
+					t.Errorf("%s of record %d changed record %d: %s", mutate.name, victim, i, got)
+				}
+			}
+		}
+	}
+}
+
+func mustJSON(t *testing.T, s string) any {
+	t.Helper()
+	v, err := UnmarshalJSON([]byte(strings.ReplaceAll(strings.ReplaceAll(s, ": ", ":"), ", ", ",")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}

@@ -58,6 +58,10 @@ type Dict struct {
 	keys []any
 	vals []any
 	idx  map[hashKey]int
+	// sharedKeys: keys may be shared with other dicts (decoders give a
+	// list of records one keys slice, capacity capped at its length),
+	// so it must be copied before it is changed in place.
+	sharedKeys bool
 }
 
 // NewDict returns an empty dict with room for n items.
@@ -82,6 +86,7 @@ func (d *Dict) Grow(n int) {
 	// Full slice expressions: an append to keys must never run into vals.
 	d.keys = buf[0:l:c]
 	d.vals = buf[c : c+l : 2*c]
+	d.sharedKeys = false
 }
 
 // Len returns the number of items.
@@ -195,6 +200,9 @@ func (d *Dict) Delete(k any) bool {
 	if i < 0 {
 		return false
 	}
+	if d.sharedKeys {
+		d.keys, d.sharedKeys = append([]any(nil), d.keys...), false
+	}
 	copy(d.keys[i:], d.keys[i+1:])
 	copy(d.vals[i:], d.vals[i+1:])
 	d.keys[len(d.keys)-1] = nil
@@ -209,6 +217,9 @@ func (d *Dict) Delete(k any) bool {
 
 // Clear removes every item.
 func (d *Dict) Clear() {
+	if d.sharedKeys {
+		d.keys, d.sharedKeys = nil, false
+	}
 	d.keys, d.vals, d.idx = d.keys[:0], d.vals[:0], nil
 }
 
