@@ -184,3 +184,37 @@ func mustJSON(t *testing.T, s string) any {
 	}
 	return v
 }
+
+// TestRecordKeys: in a list of records, keys reused from the key cache or
+// shared with the previous record (see buildDict) are checked against the
+// input, so records whose keys differ in length, escapes or encoding from
+// the previous one decode as they do on their own.
+func TestRecordKeys(t *testing.T) {
+	records := []string{
+		`{"ab":1,"cd":2}`, `{"abc":1,"cd":2}`, `{"ab":1,"c":2}`, `{"a\\n":1,"cd":2}`, `{"a\n":1,"cd":2}`,
+		`{"a\u0062":1,"cd":2}`, "{\"\xc3\xa9\":1,\"cd\":2}", `{"":1,"cd":2}`, `{"cd":1,"ab":2}`,
+		`{"ab":1,"ab":2}`, `{"ab":1,"cd":2,"ef":3}`, `{"ab":{"ab":1,"cd":2},"cd":[{"ab":3}]}`,
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for round := 0; round < 500; round++ {
+		var doc []string
+		for n := 1 + r.IntN(8); n > 0; n-- {
+			doc = append(doc, records[r.IntN(len(records))])
+		}
+		for _, decode := range []func([]byte) (any, error){UnmarshalJSON, UnmarshalJSONText} {
+			v, err := decode([]byte("[" + strings.Join(doc, ",") + "]"))
+			if err != nil {
+				continue // raw UTF-8 in text mode is fine; \n raw is not JSON
+			}
+			for i, rec := range doc {
+				alone, err := decode([]byte(rec))
+				if err != nil {
+					t.Fatalf("%s alone: %v", rec, err)
+				}
+				if got, want := Repr(v.([]any)[i]), Repr(alone); got != want {
+					t.Fatalf("record %d of %v: %s, alone %s", i, doc, got, want)
+				}
+			}
+		}
+	}
+}
