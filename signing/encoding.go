@@ -2,7 +2,9 @@ package signing
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -122,25 +124,84 @@ var base64Index = func() (t [256]byte) {
 // appendB64Decode is CPython's binascii.a2b_base64 in non-strict mode applied
 // to s plus Django's re-padding, appending to dst.
 func appendB64Decode(dst []byte, s string) ([]byte, error) {
-	// Fast path: a clean unpadded URL-safe text, which is all that Django
-	// and this package ever produce. The standard library decodes it far
-	// faster than the byte loop below.
+	// Fast path: text of base64 characters only, without padding, which
+	// is all that Django and this package ever produce.
 	if len(s)%4 != 1 {
-		n := base64.RawURLEncoding.DecodedLen(len(s))
-		start := len(dst)
-		if cap(dst)-start >= n {
-			dst = dst[:start+n]
-		} else {
-			dst = append(dst, make([]byte, n)...)
+		if out, ok := appendB64Plain(dst, s); ok {
+			return out, nil
 		}
-		m, err := base64.RawURLEncoding.Decode(dst[start:], bytesOf(s))
-		// m < n: the decoder skipped '\r' or '\n', which Django counts
-		// when re-padding; let the exact decoder below handle those.
-		if err == nil && m == n {
-			return dst[:start+m], nil
-		}
-		dst = dst[:start]
 	}
+	return appendB64Lenient(dst, s)
+}
+
+// b64Groups[k][c] is the value of base64 character c (either alphabet) in
+// position k of a four-character group, shifted into place in the group's
+// 24 bits; any other byte has bit 31 set. Read-only after initialisation.
+var b64Groups = func() (t [4][256]uint32) {
+	for k := range t {
+		for c := range t[k] {
+			if v := base64Index[c]; v == 0xff {
+				t[k][c] = 1 << 31
+			} else {
+				t[k][c] = uint32(v) << (18 - 6*k)
+			}
+		}
+	}
+	return
+}()
+
+// appendB64Plain decodes s, which holds no padding, when every byte of it is
+// a base64 character, appending to dst; ok is false (and dst unchanged) if
+// some byte is not. Four table lookups OR-ed together make a group's three
+// bytes, and one 8-byte store writes two groups: several times fewer
+// instructions per character than encoding/base64, which tests every
+// character on its own.
+func appendB64Plain(dst []byte, s string) (out []byte, ok bool) {
+	t0, t1, t2, t3 := &b64Groups[0], &b64Groups[1], &b64Groups[2], &b64Groups[3]
+	n := len(s)/4*3 + (len(s)%4*3)/4 // 2 leftover characters make 1 byte, 3 make 2
+	start := len(dst)
+	dst = slices.Grow(dst, n+8) // the last 8-byte store writes 2 bytes past n
+	buf := dst[start : start+n+8]
+	i, o := 0, 0
+	for ; i+8 <= len(s); i, o = i+8, o+6 {
+		g := s[i : i+8]
+		a := t0[g[0]] | t1[g[1]] | t2[g[2]] | t3[g[3]]
+		b := t0[g[4]] | t1[g[5]] | t2[g[6]] | t3[g[7]]
+		if (a|b)&(1<<31) != 0 {
+			return dst[:start], false
+		}
+		binary.BigEndian.PutUint64(buf[o:], uint64(a)<<40|uint64(b)<<16)
+	}
+	var a uint32
+	switch len(s) - i {
+	case 0:
+		return dst[:start+o], true
+	case 2:
+		a = t0[s[i]] | t1[s[i+1]]
+	case 3:
+		a = t0[s[i]] | t1[s[i+1]] | t2[s[i+2]]
+	case 4, 6, 7:
+		a = t0[s[i]] | t1[s[i+1]] | t2[s[i+2]] | t3[s[i+3]]
+		switch len(s) - i {
+		case 6:
+			a2 := t0[s[i+4]] | t1[s[i+5]]
+			a, buf[o+3] = a|a2&(1<<31), byte(a2>>16)
+		case 7:
+			a2 := t0[s[i+4]] | t1[s[i+5]] | t2[s[i+6]]
+			a, buf[o+3], buf[o+4] = a|a2&(1<<31), byte(a2>>16), byte(a2>>8)
+		}
+	default: // 5 is 1 more than a multiple of 4, as is 1: not for this path
+		return dst[:start], false
+	}
+	if a&(1<<31) != 0 {
+		return dst[:start], false
+	}
+	buf[o], buf[o+1], buf[o+2] = byte(a>>16), byte(a>>8), byte(a)
+	return dst[:start+n], true
+}
+
+// appendB64Lenient is appendB64Decode for any text, one character at a time.
+func appendB64Lenient(dst []byte, s string) ([]byte, error) {
 	// Django appends (-len(s)) % 4 '=' characters before decoding.
 	pad := (4 - len(s)%4) % 4
 	quad, pads := 0, 0
