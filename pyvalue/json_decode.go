@@ -168,7 +168,7 @@ func (d *JSONDecoder) decode(b []byte, str string, text bool) (any, error) {
 	}
 	i := s.skipWS(0)
 	v, i, err := s.parse(i)
-	s.releaseStaging()
+	s.releaseStaging(err != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -295,6 +295,8 @@ value:
 			if n := len(stack); onStack && n < len(stackBuf) {
 				stackBuf[n] = k
 				stack = stackBuf[:n+1]
+			} else if !onStack && n < cap(stack) {
+				stack = append(stack, k)
 			} else {
 				stack, onStack = s.stage(stack, k), false
 			}
@@ -317,6 +319,8 @@ value:
 			if n := len(stack); onStack && n < len(stackBuf) {
 				stackBuf[n] = v
 				stack = stackBuf[:n+1]
+			} else if !onStack && n < cap(stack) {
+				stack = append(stack, v)
 			} else {
 				stack, onStack = s.stage(stack, v), false
 			}
@@ -333,6 +337,8 @@ value:
 						if n := len(stack); onStack && n < len(stackBuf) {
 							stackBuf[n] = k
 							stack = stackBuf[:n+1]
+						} else if !onStack && n < cap(stack) {
+							stack = append(stack, k)
 						} else {
 							stack, onStack = s.stage(stack, k), false
 						}
@@ -347,6 +353,9 @@ value:
 					v = s.a.List(l)
 				default:
 					return nil, i, s.fail(i, "Expecting ',' delimiter")
+				}
+				if !onStack {
+					s.stagingHigh = max(s.stagingHigh, len(stack))
 				}
 				stack = stack[:base]
 				frames = frames[:len(frames)-1]
@@ -387,17 +396,21 @@ func (s *scanner) stage(stack []any, v any) []any {
 	}
 	buf = append(buf, v)
 	*s.staging = buf
-	s.stagingHigh = max(s.stagingHigh, len(buf))
 	return buf
 }
 
 // releaseStaging clears the pooled staging area, so that the pool keeps no
-// decoded value reachable, and gives it back.
-func (s *scanner) releaseStaging() {
+// decoded value reachable, and gives it back. After a successful parse the
+// items staged reach no further than stagingHigh, the most there were when
+// a container closed; after a failed one the whole slice is cleared.
+func (s *scanner) releaseStaging(failed bool) {
 	if s.staging == nil {
 		return
 	}
 	buf := *s.staging
+	if failed {
+		s.stagingHigh = cap(buf)
+	}
 	clear(buf[:s.stagingHigh])
 	if cap(buf) <= maxStaging {
 		stagingPool.Put(s.staging)

@@ -76,6 +76,17 @@ func TestStagingOverflow(t *testing.T) {
 		}
 	}
 	doc = append(doc, ']')
+	// sync.Pool may hand back another slice (or none, under -race), but a
+	// slice it hands back must hold no values.
+	poolIsClear := func(after string) {
+		p := stagingPool.Get().(*[]any)
+		for i, x := range (*p)[:cap(*p)] {
+			if x != nil {
+				t.Fatalf("after %s: pooled staging slot %d holds %v", after, i, x)
+			}
+		}
+		stagingPool.Put(p)
+	}
 	for round := 0; round < 3; round++ {
 		v, err := UnmarshalJSON(doc)
 		if err != nil {
@@ -85,20 +96,13 @@ func TestStagingOverflow(t *testing.T) {
 		if len(l) != 3000 || l[0] != "s0" || l[2999] != int64(2999) || l[1].(*Dict).Len() != 2 {
 			t.Fatalf("round %d: wrong list: %d items, %v %v %v", round, len(l), l[0], l[1], l[2999])
 		}
+		poolIsClear("a parse")
 		// The same prefix, cut off: the parse fails deep inside the list.
 		bad := append(doc[:len(doc)/2:len(doc)/2], `,{"x":`...)
 		if _, err := UnmarshalJSON(bad); err == nil {
 			t.Fatal("truncated document accepted")
 		}
-		// sync.Pool may hand back another slice (or none, under -race),
-		// but a slice it hands back must hold no values.
-		p := stagingPool.Get().(*[]any)
-		for i, x := range (*p)[:cap(*p)] {
-			if x != nil {
-				t.Fatalf("pooled staging slot %d holds %v", i, x)
-			}
-		}
-		stagingPool.Put(p)
+		poolIsClear("a failed parse")
 	}
 }
 
