@@ -2,6 +2,7 @@ package pyvalue
 
 import (
 	"bytes"
+	"encoding/binary"
 	"unsafe"
 
 	"github.com/djsession/djsession/internal/slab"
@@ -36,17 +37,34 @@ type arena struct {
 	// ("id", "sku", "qty" ...) in every dict of a list; a key whose input
 	// bytes match a cached one needs neither scanning nor a new box, much
 	// as CPython's decoder memoizes keys. A collision only costs a miss.
-	keys [64]any
+	keys [64]cachedKey
+}
+
+// cachedKey is a slot of arena.keys.
+type cachedKey struct {
+	box  any // the boxed key; nil for an empty slot
+	text string
+	// For a key of up to 7 bytes, word is the key and the closing '"' as
+	// an 8-byte little-endian load of the input sees them, and mask
+	// selects those bytes: one load and compare match the key. mask is 0
+	// for longer keys.
+	word, mask uint64
+}
+
+// set fills the slot with box, the key text k.
+func (c *cachedKey) set(box any, k string) {
+	c.box, c.text, c.word, c.mask = box, k, 0, 0
+	if len(k) <= 7 {
+		var w [8]byte
+		copy(w[:], k)
+		w[len(k)] = '"'
+		c.word = binary.LittleEndian.Uint64(w[:])
+		c.mask = ^uint64(0) >> (64 - 8*(len(k)+1))
+	}
 }
 
 // keyIndex is the slot in arena.keys of a key starting with bytes c0, c1.
 func keyIndex(c0, c1 byte) int { return int(c0+c1*7) & 63 }
-
-// cachedKey returns the text of a cached boxed key.
-func cachedKey(v any) string {
-	s, _ := v.(string)
-	return s
-}
 
 // presize makes the first chunks as large as the input suggests: a string
 // per pair of quotes, a list or dict slot per ',' or ':' plus one per

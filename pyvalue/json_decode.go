@@ -428,12 +428,16 @@ func (s *scanner) key(i int) (any, int, error) {
 	var kv any
 	j := 0
 	if s.shared && i+2 < len(b) {
-		h := keyIndex(b[i+1], b[i+2])
 		// A cached key is plain text, so input bytes equal to it followed
 		// by '"' are that same key.
-		if c := cachedKey(s.a.keys[h]); c != "" && len(b)-(i+1) > len(c) &&
-			b[i+1+len(c)] == '"' && string(b[i+1:i+1+len(c)]) == c {
-			kv, j = s.a.keys[h], i+2+len(c)
+		c := &s.a.keys[keyIndex(b[i+1], b[i+2])]
+		if c.mask != 0 && i+9 <= len(b) {
+			if binary.LittleEndian.Uint64(b[i+1:])&c.mask == c.word {
+				kv, j = c.box, i+2+len(c.text)
+			}
+		} else if t := c.text; c.box != nil && len(b)-(i+1) > len(t) &&
+			b[i+1+len(t)] == '"' && string(b[i+1:i+1+len(t)]) == t {
+			kv, j = c.box, i+2+len(t)
 		}
 	}
 	if kv == nil {
@@ -443,7 +447,7 @@ func (s *scanner) key(i int) (any, int, error) {
 		}
 		kv, j = s.a.String(k), e
 		if s.shared && len(k) >= 2 && unsafe.StringData(k) == &b[i+1] {
-			s.a.keys[keyIndex(k[0], k[1])] = kv
+			s.a.keys[keyIndex(k[0], k[1])].set(kv, k)
 		}
 	}
 	j = s.skipWS(j)
