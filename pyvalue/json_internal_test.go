@@ -222,3 +222,41 @@ func TestRecordKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestNumberInts: integers of every length decode as strconv parses them
+// (int64), eight digits at a time or one by one.
+func TestNumberInts(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	cases := []string{"0", "-0", "7", "12345678", "123456789", "1234567890123456789", "9223372036854775807",
+		"-9223372036854775808", "99999999", "100000000", "10000000000000000"}
+	for i := 0; i < 20000; i++ {
+		s := strconv.FormatInt(int64(r.Uint64()>>uint(1+r.IntN(63))), 10)
+		if r.IntN(2) == 0 {
+			s = "-" + s
+		}
+		cases = append(cases, s)
+	}
+	for _, s := range cases {
+		want, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range []string{s, "[" + s + "]", s + "  "} {
+			v, err := UnmarshalJSON([]byte(doc))
+			if err != nil {
+				t.Fatalf("%q: %v", doc, err)
+			}
+			if l, ok := v.([]any); ok {
+				v = l[0]
+			}
+			if got, ok := v.(int64); !ok || got != want {
+				t.Fatalf("%q decoded as %#v, want %d", doc, v, want)
+			}
+		}
+	}
+	for _, s := range []string{"12345678a", "1234567:", "123456789/"} {
+		if _, err := UnmarshalJSON([]byte(s)); err == nil {
+			t.Errorf("%q accepted", s)
+		}
+	}
+}
