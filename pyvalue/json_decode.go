@@ -288,20 +288,8 @@ value:
 				break
 			}
 			frames = append(frames, len(stack)<<1|1)
-			k, j, err := s.key(j)
-			if err != nil {
-				return nil, j, err
-			}
-			if n := len(stack); onStack && n < len(stackBuf) {
-				stackBuf[n] = k
-				stack = stackBuf[:n+1]
-			} else if !onStack && n < cap(stack) {
-				stack = append(stack, k)
-			} else {
-				stack, onStack = s.stage(stack, k), false
-			}
 			i = j
-			continue value
+			goto key
 		default:
 			var err error
 			if v, i, err = s.scalar(i); err != nil {
@@ -330,19 +318,7 @@ value:
 				case c == ',':
 					i = s.skipWS(i + 1)
 					if f&1 == 1 {
-						k, j, err := s.key(i)
-						if err != nil {
-							return nil, j, err
-						}
-						if n := len(stack); onStack && n < len(stackBuf) {
-							stackBuf[n] = k
-							stack = stackBuf[:n+1]
-						} else if !onStack && n < cap(stack) {
-							stack = append(stack, k)
-						} else {
-							stack, onStack = s.stage(stack, k), false
-						}
-						i = j
+						goto key
 					}
 					continue value
 				case c == '}' && f&1 == 1:
@@ -364,6 +340,21 @@ value:
 			}
 			return nil, i, s.fail(i, "Expecting ',' delimiter")
 		}
+		// The next key of the innermost object, which starts at i.
+	key:
+		k, j, err := s.key(i)
+		if err != nil {
+			return nil, j, err
+		}
+		if n := len(stack); onStack && n < len(stackBuf) {
+			stackBuf[n] = k
+			stack = stackBuf[:n+1]
+		} else if !onStack && n < cap(stack) {
+			stack = append(stack, k)
+		} else {
+			stack, onStack = s.stage(stack, k), false
+		}
+		i = j
 	}
 }
 
