@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """Django side of bench/file_cookie.sh: times the file and signed_cookies
 engines of the installed Django (Debian's 3.2) on the same session dicts as
-the Go benchmarks (djangosession/filestore and cookiestore bench_test.go).
+the Go benchmarks (djangosession/filestore and cookiestore bench_test.go,
+which take them from internal/vectors.BenchSessions).
 
 Prints one line per case: ENGINE OP SIZE WALL_NS_PER_OP CPU_NS_PER_OP ENCODED_BYTES
 """
+import json
 import os
 import sys
 import tempfile
@@ -26,23 +28,27 @@ from django.contrib.sessions.backends import signed_cookies  # noqa: E402
 
 
 def sessions():
-    def login(d):
-        d["_auth_user_id"] = "1"
-        d["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
-        d["_auth_user_hash"] = "0618db4cc18c08b09c2268f1900e29d1cf5eef02f321e78135302313d1fe7aa5"
-        return d
-
-    def medium():
-        d = login({})
-        d["cart"] = [{"id": i, "name": "item-%d" % i, "price": i * 1.25, "qty": i % 3 + 1} for i in range(10)]
-        d["flash"] = "Welcome back!"
-        d["prefs"] = {"theme": "dark", "lang": "en-us", "tz": "Europe/Paris"}
-        d["visits"] = 42
-        return d
-
-    large = medium()
-    large["history"] = ["/page/%d?ref=%d" % (i, i * 7) for i in range(2000)]
-    return [("tiny", {"a": 1}), ("medium", medium()), ("large", large)]
+    """tiny, medium and large are testdata/bench/*.json, the sizes the issues
+    define (auth-only ~170 B, ~1 KB, ~16 KB of compressible JSON); xlarge is
+    a 44 KB session with a history of 2000 URLs. The Go side reads and builds
+    the same dicts (internal/vectors.BenchSessions)."""
+    bench_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testdata", "bench")
+    out = []
+    for name in ("tiny", "medium", "large"):
+        with open(os.path.join(bench_dir, name + ".json"), encoding="utf-8") as f:
+            out.append((name, json.load(f)))
+    x = {
+        "_auth_user_id": "1",
+        "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+        "_auth_user_hash": "0618db4cc18c08b09c2268f1900e29d1cf5eef02f321e78135302313d1fe7aa5",
+    }
+    x["cart"] = [{"id": i, "name": "item-%d" % i, "price": i * 1.25, "qty": i % 3 + 1} for i in range(10)]
+    x["flash"] = "Welcome back!"
+    x["prefs"] = {"theme": "dark", "lang": "en-us", "tz": "Europe/Paris"}
+    x["visits"] = 42
+    x["history"] = ["/page/%d?ref=%d" % (i, i * 7) for i in range(2000)]
+    out.append(("xlarge", x))
+    return out
 
 
 def timeit(fn, min_time=float(os.environ.get("BENCH_SECONDS", "0.3")),

@@ -2,11 +2,15 @@
 # Times the file and signed_cookies engines in Go (djangosession/filestore,
 # djangosession/cookiestore: BenchmarkLoad/BenchmarkSave) and in Django 3.2
 # (Debian's /usr/bin/python3, bench/file_cookie.py) on the same session dicts
-# (tiny, medium, large; built identically on both sides), in the same run,
-# and prints the speed-up per engine, operation and size, by wall time and
-# by CPU time (user+system of the process: the fair measure when the
-# machine is shared with other work). Each side reports its best of
-# BENCH_COUNT rounds.
+# (tiny, medium, large: testdata/bench/*.json, the sizes the issues define;
+# xlarge: a 44 KB session of 2000 URLs, built identically on both sides), in
+# the same run, and prints the speed-up per engine, operation and size, by
+# wall time and by CPU time (user+system of the process: the fair measure
+# when the machine is shared with other work). Each side reports its best
+# of BENCH_COUNT rounds. Go runs with -cpu 1 (GOMAXPROCS=1), as in
+# bench/signing.sh: one core of Go, collector included, against
+# single-threaded Python (with a second P the collector's idle-time mark
+# workers would add CPU time that one core never spends).
 # Usage: bench/file_cookie.sh [go test -benchtime, default 300ms]
 # Environment: BENCH_COUNT (default 5), BENCH_SECONDS (Django seconds per
 # round, default 0.3).
@@ -17,9 +21,9 @@ count=${BENCH_COUNT:-5}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-go test -run '^$' -bench '^Benchmark(Load|Save)$' -benchmem -count "$count" \
+go test -run '^$' -bench '^Benchmark(Load|Save)$' -benchmem -cpu 1 -count "$count" \
 	-benchtime "$benchtime" ./djangosession/filestore/ >"$tmp/file.txt"
-go test -run '^$' -bench '^Benchmark(Load|Save)$' -benchmem -count "$count" \
+go test -run '^$' -bench '^Benchmark(Load|Save)$' -benchmem -cpu 1 -count "$count" \
 	-benchtime "$benchtime" ./djangosession/cookiestore/ >"$tmp/cookie.txt"
 BENCH_COUNT=$count /usr/bin/python3 bench/file_cookie.py >"$tmp/django.txt"
 
@@ -46,7 +50,7 @@ FILENAME ~ /(file|cookie)\.txt$/ {
 { dj[$1 " " $2 " " $3] = $4; djc[$1 " " $2 " " $3] = $5; enc[$1 " " $3] = $6 }
 END {
 	printf "%-6s %-4s %-6s %6s | %9s %9s %6s | %9s %9s %6s | %7s %6s\n", "engine", "op", "size", "bytes", "Go wall", "Dj wall", "ratio", "Go cpu", "Dj cpu", "ratio", "B/op", "allocs"
-	ne = split("file cookie", engs, " "); n = split("load save", ops, " "); m = split("tiny medium large", sizes, " ")
+	ne = split("file cookie", engs, " "); n = split("load save", ops, " "); m = split("tiny medium large xlarge", sizes, " ")
 	for (e = 1; e <= ne; e++) for (i = 1; i <= n; i++) for (j = 1; j <= m; j++) {
 		k = engs[e] " " ops[i] " " sizes[j]
 		g = best[k] / 1000; d = dj[k] / 1000; gc = bcpu[k] / 1000; dc = djc[k] / 1000
