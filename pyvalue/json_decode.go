@@ -245,7 +245,7 @@ func (s *scanner) hasPrefix(i int, lit string) bool {
 // into it is one the compiler knows needs no GC write barrier (a store
 // through a slice, which might point to the heap, gets one whenever the
 // collector is marking). A document that stages more items than the array
-// holds moves them to a pooled heap slice (growStaging) for the rest of the
+// holds moves them to a pooled heap slice (stage) for the rest of the
 // parse. Each frame is base<<1 | isObject, base being where its items start
 // in stack.
 func (s *scanner) parse(i int) (any, int, error) {
