@@ -186,33 +186,38 @@ func PostgresParams(tb testing.TB) Params {
 	if _, err := db.ExecContext(ctx, `CREATE SCHEMA "`+schema+`"`); err != nil {
 		tb.Fatalf("testenv: create PostgreSQL schema: %v", err)
 	}
-	adminDSN := p.DSN()
+	// A connection the test left open inside a transaction would make the
+	// DROP wait forever: bound the wait and report it instead.
+	cleanupExec(tb, p.DSN(), "drop schema "+schema,
+		`SET lock_timeout = '30s'`, `DROP SCHEMA IF EXISTS "`+schema+`" CASCADE`)
+	p.Schema = schema
+	return p
+}
+
+// cleanupExec runs stmts on one PostgreSQL connection to dsn when the test
+// ends, reporting (not hiding) a failure to do what.
+func cleanupExec(tb testing.TB, dsn, what string, stmts ...string) {
 	tb.Cleanup(func() {
-		a, err := sql.Open("pgx", adminDSN)
+		a, err := sql.Open("pgx", dsn)
 		if err != nil {
-			tb.Errorf("testenv: drop schema %s: %v", schema, err)
+			tb.Errorf("testenv: %s: %v", what, err)
 			return
 		}
 		defer a.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		// A connection the test left open inside a transaction would make
-		// the DROP wait forever: bound the wait and report it instead.
 		c, err := a.Conn(ctx)
 		if err != nil {
-			tb.Errorf("testenv: drop schema %s: %v", schema, err)
+			tb.Errorf("testenv: %s: %v", what, err)
 			return
 		}
 		defer c.Close()
-		if _, err := c.ExecContext(ctx, `SET lock_timeout = '30s'`); err != nil {
-			tb.Errorf("testenv: drop schema %s: %v", schema, err)
-		}
-		if _, err := c.ExecContext(ctx, `DROP SCHEMA IF EXISTS "`+schema+`" CASCADE`); err != nil {
-			tb.Errorf("testenv: drop schema %s: %v", schema, err)
+		for _, q := range stmts {
+			if _, err := c.ExecContext(ctx, q); err != nil {
+				tb.Errorf("testenv: %s: %v", what, err)
+			}
 		}
 	})
-	p.Schema = schema
-	return p
 }
 
 // PostgresDatabase creates a whole fresh database djs_<random> (for tests
@@ -242,20 +247,8 @@ func PostgresDatabase(tb testing.TB) Params {
 	if _, err := admin.ExecContext(ctx, `CREATE DATABASE "`+name+`"`); err != nil {
 		tb.Fatalf("testenv: create PostgreSQL database: %v", err)
 	}
-	adminDSN := p.DSN()
-	tb.Cleanup(func() {
-		a, err := sql.Open("pgx", adminDSN)
-		if err != nil {
-			tb.Errorf("testenv: drop PostgreSQL database %s: %v", name, err)
-			return
-		}
-		defer a.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		if _, err := a.ExecContext(ctx, `DROP DATABASE IF EXISTS "`+name+`" WITH (FORCE)`); err != nil {
-			tb.Errorf("testenv: drop PostgreSQL database %s: %v", name, err)
-		}
-	})
+	cleanupExec(tb, p.DSN(), "drop PostgreSQL database "+name,
+		`DROP DATABASE IF EXISTS "`+name+`" WITH (FORCE)`)
 	p.Name = name
 	return p
 }
