@@ -123,51 +123,42 @@ func (r Result) Get(tb testing.TB, key string) any {
 // Str returns the string value of key, failing the test otherwise.
 func (r Result) Str(tb testing.TB, key string) string {
 	tb.Helper()
-	s, ok := r.Get(tb, key).(string)
-	if !ok {
-		tb.Fatalf("peer: %q is not a string in %s", key, r)
-	}
-	return s
+	return field[string](tb, r, key, "a string")
 }
 
 // Bool returns the boolean value of key, failing the test otherwise.
 func (r Result) Bool(tb testing.TB, key string) bool {
 	tb.Helper()
-	b, ok := r.Get(tb, key).(bool)
-	if !ok {
-		tb.Fatalf("peer: %q is not a boolean in %s", key, r)
-	}
-	return b
+	return field[bool](tb, r, key, "a boolean")
 }
 
 // Int returns the integer value of key (it must fit in an int64).
 func (r Result) Int(tb testing.TB, key string) int64 {
 	tb.Helper()
-	n, ok := r.Get(tb, key).(int64)
-	if !ok {
-		tb.Fatalf("peer: %q is not an int64 in %s", key, r)
-	}
-	return n
+	return field[int64](tb, r, key, "an int64")
 }
 
 // Float returns the float value of key; a JSON integer is not accepted.
 func (r Result) Float(tb testing.TB, key string) float64 {
 	tb.Helper()
-	f, ok := r.Get(tb, key).(float64)
-	if !ok {
-		tb.Fatalf("peer: %q is not a float in %s", key, r)
-	}
-	return f
+	return field[float64](tb, r, key, "a float")
 }
 
 // Dict returns the object value of key, failing the test otherwise.
 func (r Result) Dict(tb testing.TB, key string) *pyvalue.Dict {
 	tb.Helper()
-	d, ok := r.Get(tb, key).(*pyvalue.Dict)
+	return field[*pyvalue.Dict](tb, r, key, "an object")
+}
+
+// field is the value of key as a T, failing the test when it is another
+// type (what names T in the message).
+func field[T any](tb testing.TB, r Result, key, what string) T {
+	tb.Helper()
+	v, ok := r.Get(tb, key).(T)
 	if !ok {
-		tb.Fatalf("peer: %q is not an object in %s", key, r)
+		tb.Fatalf("peer: %q is not %s in %s", key, what, r)
 	}
-	return d
+	return v
 }
 
 // Call is one protocol invocation.
