@@ -1,18 +1,11 @@
 package cacheddb
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
-	"io"
-	"net"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
-	"time"
 
 	_ "github.com/lib/pq"
 	_ "github.com/mattn/go-sqlite3"
@@ -98,45 +91,6 @@ func newStores(t testing.TB, tdb *testDB, s *djangosession.Settings, opts ...Opt
 		t.Fatal(err)
 	}
 	return st, dbs
-}
-
-// metaGet reads an item's flags and remaining TTL from memcached.
-func metaGet(t testing.TB, addr, key string) (value []byte, flags uint32, ttl int64, ok bool) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	fmt.Fprintf(c, "mg %s t f v\r\n", key)
-	r := bufio.NewReader(c)
-	line, err := r.ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := strings.Fields(line)
-	if len(f) == 0 || f[0] == "EN" {
-		return nil, 0, 0, false
-	}
-	if len(f) < 2 || f[0] != "VA" {
-		t.Fatalf("mg reply %q", line)
-	}
-	n, _ := strconv.Atoi(f[1])
-	for _, tok := range f[2:] {
-		switch tok[0] {
-		case 't':
-			ttl, _ = strconv.ParseInt(tok[1:], 10, 64)
-		case 'f':
-			v, _ := strconv.ParseUint(tok[1:], 10, 32)
-			flags = uint32(v)
-		}
-	}
-	buf := make([]byte, n+2)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		t.Fatal(err)
-	}
-	return buf[:n], flags, ttl, true
 }
 
 func pickleLoads(b []byte) (any, error) { return pickle_compat.Loads(b) }

@@ -57,7 +57,7 @@ func TestDjangoInterop(t *testing.T) {
 							// The refill's TTL is the time left until the
 							// row Django wrote expires.
 							stored := st.Cache().MakeKey(KeyPrefix + key)
-							if _, _, ttl, ok := metaGet(t, addr, stored); !ok || ttl > 1209600 || ttl < 1209590 {
+							if _, _, ttl, ok := testenv.MemcachedMetaGet(t, addr, stored); !ok || ttl > 1209600 || ttl < 1209590 {
 								t.Fatalf("refill ttl %d (%v)", ttl, ok)
 							}
 						}

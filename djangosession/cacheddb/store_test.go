@@ -59,7 +59,7 @@ func TestLive(t *testing.T) {
 			}
 			key := sess.Key()
 			stored := ":1:" + KeyPrefix + key
-			v, flags, ttl, ok := metaGet(t, addr, stored)
+			v, flags, ttl, ok := testenv.MemcachedMetaGet(t, addr, stored)
 			if !ok || flags != 1 || ttl < 4997 || ttl > 5000 {
 				t.Fatalf("cache entry ok=%v flags=%d ttl=%d", ok, flags, ttl)
 			}
@@ -77,7 +77,7 @@ func TestLive(t *testing.T) {
 			if d, err := m.Session(key).Data(ctx); err != nil || d.Len() != 2 {
 				t.Fatalf("load after cache miss: %v %v", d, err)
 			}
-			if _, _, ttl, ok := metaGet(t, addr, stored); !ok || ttl < 4990 || ttl > 5000 {
+			if _, _, ttl, ok := testenv.MemcachedMetaGet(t, addr, stored); !ok || ttl < 4990 || ttl > 5000 {
 				t.Fatalf("refill ok=%v ttl=%d", ok, ttl)
 			}
 			// Hit without the DB: delete the row behind the cache's back.
@@ -94,7 +94,7 @@ func TestLive(t *testing.T) {
 			if err := st.Delete(ctx, key); err != nil {
 				t.Fatal(err)
 			}
-			if _, _, _, ok := metaGet(t, addr, stored); ok {
+			if _, _, _, ok := testenv.MemcachedMetaGet(t, addr, stored); ok {
 				t.Fatal("delete left the cache entry")
 			}
 			if ok, _ := st.Exists(ctx, key); ok {
@@ -113,7 +113,7 @@ func TestLive(t *testing.T) {
 			if d, err := m.Session(bad.Key()).Data(ctx); err != nil || d.Len() != 0 {
 				t.Fatalf("garbled row: %v %v", d, err)
 			}
-			if v, _, _, ok := metaGet(t, addr, ":1:"+KeyPrefix+bad.Key()); !ok || sessionOf(t, v).Len() != 0 {
+			if v, _, _, ok := testenv.MemcachedMetaGet(t, addr, ":1:"+KeyPrefix+bad.Key()); !ok || sessionOf(t, v).Len() != 0 {
 				t.Fatalf("garbled row not cached as {}")
 			}
 			if err := st.ClearExpired(ctx); err != nil {

@@ -8,6 +8,4 @@ import (
 
 func zlibWriter(w io.Writer) io.WriteCloser { return zlib.NewWriter(w) }
 
-func ioReadFull(r io.Reader, b []byte) (int, error) { return io.ReadFull(r, b) }
-
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

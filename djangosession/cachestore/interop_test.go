@@ -61,7 +61,7 @@ func TestDjangoInteropMemcached(t *testing.T) {
 					stored := mc.MakeKey(KeyPrefix + key)
 					i, _ := mc.Server(stored)
 					for j := 0; j < n; j++ {
-						if _, _, _, ok := metaGet(t, servers[j], stored); ok != (i == j) {
+						if _, _, _, ok := testenv.MemcachedMetaGet(t, servers[j], stored); ok != (i == j) {
 							t.Fatalf("key %s: on server %d = %v, Go picks %d", key, j, ok, i)
 						}
 					}

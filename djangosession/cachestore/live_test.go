@@ -1,7 +1,6 @@
 package cachestore
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -19,47 +18,6 @@ import (
 	"github.com/djsession/djsession/pickle_compat"
 	"github.com/djsession/djsession/pyvalue"
 )
-
-// metaGet reads an item straight from one memcached server with the meta
-// protocol, which also reports the remaining TTL (-1 = none).
-func metaGet(t *testing.T, addr, key string) (value []byte, flags uint32, ttl int64, ok bool) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	fmt.Fprintf(c, "mg %s t f v\r\n", key)
-	r := bufio.NewReader(c)
-	line, err := r.ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	line = strings.TrimSpace(line)
-	if line == "EN" {
-		return nil, 0, 0, false
-	}
-	f := strings.Fields(line)
-	if len(f) < 2 || f[0] != "VA" {
-		t.Fatalf("mg reply %q", line)
-	}
-	n, _ := strconv.Atoi(f[1])
-	for _, tok := range f[2:] {
-		switch tok[0] {
-		case 't':
-			ttl, _ = strconv.ParseInt(tok[1:], 10, 64)
-		case 'f':
-			v, _ := strconv.ParseUint(tok[1:], 10, 32)
-			flags = uint32(v)
-		}
-	}
-	buf := make([]byte, n+2)
-	if _, err := ioReadFull(r, buf); err != nil {
-		t.Fatal(err)
-	}
-	return buf[:n], flags, ttl, true
-}
 
 func testSettings(t *testing.T, caches map[string]any, extra map[string]any) *djangosession.Settings {
 	t.Helper()
@@ -123,7 +81,7 @@ func TestMemcachedStoreLive(t *testing.T) {
 			}
 			key := sess.Key()
 			stored := "speca:7:django.contrib.sessions.cache" + key
-			v, flags, ttl, ok := metaGet(t, addr, stored)
+			v, flags, ttl, ok := testenv.MemcachedMetaGet(t, addr, stored)
 			if !ok {
 				t.Fatalf("nothing stored under %q", stored)
 			}
@@ -152,7 +110,7 @@ func TestMemcachedStoreLive(t *testing.T) {
 			if err := other.Save(ctx); !errors.Is(err, djangosession.ErrSessionInterrupted) {
 				t.Fatalf("update after delete: %v", err)
 			}
-			if _, _, _, ok := metaGet(t, addr, stored); ok {
+			if _, _, _, ok := testenv.MemcachedMetaGet(t, addr, stored); ok {
 				t.Fatal("update resurrected the session")
 			}
 			// Odd cookie values are misses, never errors.
@@ -174,7 +132,7 @@ func TestMemcachedStoreLive(t *testing.T) {
 				if err := st.Save(ctx, &djangosession.Record{Key: k, Data: sessionDict("a", int64(1)), ExpiryAge: tc.age}, true); err != nil {
 					t.Fatal(err)
 				}
-				_, _, ttl, ok := metaGet(t, addr, "speca:7:django.contrib.sessions.cache"+k)
+				_, _, ttl, ok := testenv.MemcachedMetaGet(t, addr, "speca:7:django.contrib.sessions.cache"+k)
 				// memcached keeps its own coarse clock: an absolute time may read
 				// back a second long.
 				if ok != tc.stored || (ok && (ttl > tc.age+1 || ttl < tc.age-3)) {

@@ -8,12 +8,14 @@
 package testenv
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -453,4 +455,45 @@ func startServer(tb testing.TB, name string, newCmd func(port int) *exec.Cmd) st
 	}
 	tb.Fatalf("testenv: %v", lastErr)
 	return ""
+}
+
+// MemcachedMetaGet reads key straight from the memcached server at addr with
+// the meta protocol, which also reports the item's flags and remaining TTL
+// (-1 = none); ok is false when the item is missing.
+func MemcachedMetaGet(tb testing.TB, addr, key string) (value []byte, flags uint32, ttl int64, ok bool) {
+	tb.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "mg %s t f v\r\n", key)
+	r := bufio.NewReader(c)
+	line, err := r.ReadString('\n')
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f := strings.Fields(line)
+	if len(f) == 0 || f[0] == "EN" {
+		return nil, 0, 0, false
+	}
+	if len(f) < 2 || f[0] != "VA" {
+		tb.Fatalf("mg reply %q", line)
+	}
+	n, _ := strconv.Atoi(f[1])
+	for _, tok := range f[2:] {
+		switch tok[0] {
+		case 't':
+			ttl, _ = strconv.ParseInt(tok[1:], 10, 64)
+		case 'f':
+			v, _ := strconv.ParseUint(tok[1:], 10, 32)
+			flags = uint32(v)
+		}
+	}
+	buf := make([]byte, n+2)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		tb.Fatal(err)
+	}
+	return buf[:n], flags, ttl, true
 }
