@@ -5,14 +5,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"net"
 
 	"github.com/djsession/djsession/djangosession"
 	"github.com/djsession/djsession/djangosession/cachestore"
@@ -151,34 +147,6 @@ func sessionOf(t *testing.T, pickled []byte) *pyvalue.Dict {
 	return d
 }
 
-// startMemcached runs a memcached this test can kill.
-func startMemcached(t *testing.T) (string, *exec.Cmd) {
-	t.Helper()
-	if _, err := os.Stat("/usr/bin/memcached"); err != nil {
-		testenv.Need(t, "/usr/bin/memcached")
-	}
-	port := testenv.FreePort(t)
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	args := []string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0", "-m", "16"}
-	if os.Geteuid() == 0 {
-		args = append(args, "-u", "root")
-	}
-	cmd := exec.Command("/usr/bin/memcached", args...)
-	if err := cmd.Start(); err != nil {
-		testenv.Need(t, "memcached ("+err.Error()+")")
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; i < 100; i++ {
-		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
-			c.Close()
-			return addr, cmd
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("memcached did not start")
-	return "", nil
-}
-
 // TestCacheDown kills memcached and checks the per-version rules of
 // DJANGO_FORMATS §4.4: a new session cannot be saved (the exists probe
 // fails); an update writes the row and then fails up to 5.0, or logs
@@ -197,7 +165,7 @@ func TestCacheDown(t *testing.T) {
 		{"6.0", cachestore.BackendPyMemcache, false, false},
 	} {
 		t.Run(tc.version+"/"+tc.backend[strings.LastIndex(tc.backend, ".")+1:], func(t *testing.T) {
-			addr, cmd := startMemcached(t)
+			addr, kill := testenv.KillableMemcached(t)
 			tdb := openDB(t, "sqlite")
 			s := loadSettings(t, cfgFor(tdb, tc.backend, addr, tc.version))
 			var logBuf bytes.Buffer
@@ -209,8 +177,7 @@ func TestCacheDown(t *testing.T) {
 				t.Fatal(err)
 			}
 			key := sess.Key()
-			cmd.Process.Kill()
-			cmd.Wait()
+			kill()
 
 			fresh := m.Session("")
 			fresh.Set(ctx, "n", "new")

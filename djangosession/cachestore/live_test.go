@@ -4,13 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/djsession/djsession/djangosession"
 	"github.com/djsession/djsession/internal/testenv"
@@ -182,40 +178,12 @@ func TestMemcachedReadsForeignFlags(t *testing.T) {
 	}
 }
 
-// startMemcached runs a memcached this test can kill.
-func startMemcached(t *testing.T) (string, *exec.Cmd) {
-	t.Helper()
-	if _, err := os.Stat("/usr/bin/memcached"); err != nil {
-		testenv.Need(t, "/usr/bin/memcached")
-	}
-	port := testenv.FreePort(t)
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	args := []string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0", "-m", "16"}
-	if os.Geteuid() == 0 {
-		args = append(args, "-u", "root")
-	}
-	cmd := exec.Command("/usr/bin/memcached", args...)
-	if err := cmd.Start(); err != nil {
-		testenv.Need(t, "memcached ("+err.Error()+")")
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; i < 100; i++ {
-		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
-			c.Close()
-			return addr, cmd
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("memcached did not start")
-	return "", nil
-}
-
 // TestMemcachedKilled kills the server mid-test: loads become misses (with
 // the outage visible as ErrUnavailable), saves fail with ErrUnavailable,
 // nothing panics, and the pooled connections recover when a server is
 // back.
 func TestMemcachedKilled(t *testing.T) {
-	addr, cmd := startMemcached(t)
+	addr, kill := testenv.KillableMemcached(t)
 	ctx := context.Background()
 	s := testSettings(t, map[string]any{"default": map[string]any{"BACKEND": BackendPyMemcache, "LOCATION": addr}}, nil)
 	st := newStore(t, s)
@@ -226,8 +194,7 @@ func TestMemcachedKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := sess.Key()
-	cmd.Process.Kill()
-	cmd.Wait()
+	kill()
 
 	err := st.Load(ctx, &djangosession.Record{Key: key})
 	if !errors.Is(err, djangosession.ErrNotFound) || !errors.Is(err, djangosession.ErrUnavailable) {

@@ -384,6 +384,14 @@ func FreePort(tb testing.TB) int {
 // its address; the process is killed when the test ends.
 func Memcached(tb testing.TB) string {
 	tb.Helper()
+	addr, _ := KillableMemcached(tb)
+	return addr
+}
+
+// KillableMemcached is Memcached also returning a function that stops the
+// server (waiting for it to exit), for tests of an outage.
+func KillableMemcached(tb testing.TB) (addr string, kill func()) {
+	tb.Helper()
 	if _, err := os.Stat(memcachedBin); err != nil {
 		Need(tb, memcachedBin)
 	}
@@ -406,7 +414,7 @@ func Redis(tb testing.TB) (addr string, db int) {
 	if _, err := os.Stat(redisBin); err != nil {
 		Need(tb, redisBin)
 	}
-	addr = startServer(tb, "redis-server", func(port int) *exec.Cmd {
+	addr, _ = startServer(tb, "redis-server", func(port int) *exec.Cmd {
 		return exec.Command(redisBin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port),
 			"--save", "", "--appendonly", "no", "--protected-mode", "no")
 	})
@@ -416,12 +424,12 @@ func Redis(tb testing.TB) (addr string, db int) {
 // startServer runs the command that newCmd builds for a free port until
 // the port accepts connections, retrying with another port if it lost the
 // race for the first one.
-func startServer(tb testing.TB, name string, newCmd func(port int) *exec.Cmd) string {
+func startServer(tb testing.TB, name string, newCmd func(port int) *exec.Cmd) (addr string, stop func()) {
 	tb.Helper()
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
 		port := FreePort(tb)
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		cmd := newCmd(port)
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
@@ -440,11 +448,12 @@ func startServer(tb testing.TB, name string, newCmd func(port int) *exec.Cmd) st
 			}
 			if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
 				c.Close()
-				tb.Cleanup(func() {
+				stop = sync.OnceFunc(func() {
 					_ = cmd.Process.Kill()
 					<-exited
 				})
-				return addr
+				tb.Cleanup(stop)
+				return addr, stop
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -454,7 +463,7 @@ func startServer(tb testing.TB, name string, newCmd func(port int) *exec.Cmd) st
 	retry:
 	}
 	tb.Fatalf("testenv: %v", lastErr)
-	return ""
+	return "", nil
 }
 
 // MemcachedMetaGet reads key straight from the memcached server at addr with
