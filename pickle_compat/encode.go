@@ -1140,36 +1140,12 @@ func (p *pickler) saveDateTime(d pyvalue.DateTime) error {
 		m |= 0x80
 	}
 	us := d.Microsecond
-	st := []byte{byte(d.Year >> 8), byte(d.Year), m, byte(d.Day), byte(d.Hour), byte(d.Minute), byte(d.Second),
-		byte(us >> 16), byte(us >> 8), byte(us)}
-	p.saveGlobal("datetime", "datetime")
-	if err := p.dateState(st); err != nil {
-		return err
-	}
-	if d.TZ != nil {
-		if err := p.saveTZ(d.TZ); err != nil {
-			return err
-		}
-		p.write1(opTuple2)
-	} else {
-		p.write1(opTuple1)
-	}
-	p.memoPut(nil)
-	p.write1(opReduce)
-	p.memoPut(nil)
-	return nil
+	return p.saveDateClass("datetime", []byte{byte(d.Year >> 8), byte(d.Year), m, byte(d.Day), byte(d.Hour),
+		byte(d.Minute), byte(d.Second), byte(us >> 16), byte(us >> 8), byte(us)}, d.TZ)
 }
 
 func (p *pickler) saveDate(d pyvalue.Date) error {
-	p.saveGlobal("datetime", "date")
-	if err := p.dateState([]byte{byte(d.Year >> 8), byte(d.Year), byte(d.Month), byte(d.Day)}); err != nil {
-		return err
-	}
-	p.write1(opTuple1)
-	p.memoPut(nil)
-	p.write1(opReduce)
-	p.memoPut(nil)
-	return nil
+	return p.saveDateClass("date", []byte{byte(d.Year >> 8), byte(d.Year), byte(d.Month), byte(d.Day)}, nil)
 }
 
 func (p *pickler) saveTime(t pyvalue.Time) error {
@@ -1178,12 +1154,19 @@ func (p *pickler) saveTime(t pyvalue.Time) error {
 		h |= 0x80
 	}
 	us := t.Microsecond
-	p.saveGlobal("datetime", "time")
-	if err := p.dateState([]byte{h, byte(t.Minute), byte(t.Second), byte(us >> 16), byte(us >> 8), byte(us)}); err != nil {
+	return p.saveDateClass("time", []byte{h, byte(t.Minute), byte(t.Second), byte(us >> 16), byte(us >> 8), byte(us)}, t.TZ)
+}
+
+// saveDateClass writes datetime.<name>(state[, tz]) as CPython pickles a
+// datetime, date or time: the class, the packed state, the tzinfo if any,
+// then REDUCE.
+func (p *pickler) saveDateClass(name string, state []byte, tz *pyvalue.TZInfo) error {
+	p.saveGlobal("datetime", name)
+	if err := p.dateState(state); err != nil {
 		return err
 	}
-	if t.TZ != nil {
-		if err := p.saveTZ(t.TZ); err != nil {
+	if tz != nil {
+		if err := p.saveTZ(tz); err != nil {
 			return err
 		}
 		p.write1(opTuple2)
