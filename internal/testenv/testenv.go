@@ -155,6 +155,17 @@ func Postgres(tb testing.TB) string {
 	return PostgresParams(tb).DSN()
 }
 
+// postgresServer is the PostgreSQL server the tests use (DJS_PG_HOST,
+// DJS_PG_PORT, DJS_PG_USER), with no database chosen.
+func postgresServer() Params {
+	return Params{
+		Engine: "postgresql",
+		Host:   envOr("DJS_PG_HOST", defaultPGHost),
+		Port:   envIntOr("DJS_PG_PORT", defaultPGPort),
+		User:   envOr("DJS_PG_USER", defaultPGUser),
+	}
+}
+
 // PostgresParams gives the test a fresh, empty place on the PostgreSQL
 // server: a schema s_<random> of its own in a database djs_p<pid>_<random>
 // that the test process shares. The schema is made the connection's
@@ -166,12 +177,7 @@ func Postgres(tb testing.TB) string {
 // first call.
 func PostgresParams(tb testing.TB) Params {
 	tb.Helper()
-	p := Params{
-		Engine: "postgresql",
-		Host:   envOr("DJS_PG_HOST", defaultPGHost),
-		Port:   envIntOr("DJS_PG_PORT", defaultPGPort),
-		User:   envOr("DJS_PG_USER", defaultPGUser),
-	}
+	p := postgresServer()
 	name, err := sharedPostgresDB(p)
 	if err != nil {
 		Need(tb, fmt.Sprintf("PostgreSQL at %s:%d (%v)", p.Host, p.Port, err))
@@ -228,13 +234,8 @@ func cleanupExec(tb testing.TB, dsn, what string, stmts ...string) {
 // loaded machine: prefer PostgresParams.
 func PostgresDatabase(tb testing.TB) Params {
 	tb.Helper()
-	p := Params{
-		Engine: "postgresql",
-		Host:   envOr("DJS_PG_HOST", defaultPGHost),
-		Port:   envIntOr("DJS_PG_PORT", defaultPGPort),
-		User:   envOr("DJS_PG_USER", defaultPGUser),
-		Name:   "postgres",
-	}
+	p := postgresServer()
+	p.Name = "postgres"
 	admin, err := sql.Open("pgx", p.DSN())
 	if err != nil {
 		Need(tb, "PostgreSQL ("+err.Error()+")")
