@@ -33,8 +33,7 @@ type arena struct {
 	dicts []pyvalue.Dict
 
 	strArr  [8]string
-	intArr  [1]int64
-	fltArr  [1]float64
+	numArr  [2]uint64
 	listArr [1][]any
 	bufArr  [1]listBuf
 	dictArr [1]pyvalue.Dict
@@ -43,8 +42,7 @@ type arena struct {
 func newArena() *arena {
 	a := new(arena)
 	a.Strs = a.strArr[:0]
-	a.Ints = a.intArr[:0]
-	a.Flts = a.fltArr[:0]
+	a.Nums = a.numArr[:0]
 	a.Lists = a.listArr[:0]
 	a.bufs = a.bufArr[:0]
 	a.dicts = a.dictArr[:0]

@@ -66,22 +66,28 @@ func (c *cachedKey) set(box any, k string) {
 // keyIndex is the slot in arena.keys of a key starting with bytes c0, c1.
 func keyIndex(c0, c1 byte) int { return int(c0+c1*7) & 63 }
 
-// presize makes the first chunks as large as the input suggests: a string
-// per pair of quotes, a list or dict slot per ',' or ':' plus one per
-// container, a Dict per '{'. Quotes and separators inside strings make these
-// overestimates, never underestimates of what a well-formed input needs.
+// presize makes the first chunks as large as the input suggests, counting
+// quotes, separators and brackets: a string per pair of quotes that is not
+// a key, a number per value that is neither string nor container, a list
+// or dict slot per ',' plus one per container, a Dict per '{'. Keys are
+// mostly cached (see keys), and the dicts of a list of records share one
+// keys slice: only a share of them is reserved. An input that needs more
+// (a big dict of distinct keys, say) gets further chunks on demand.
 func (a *arena) presize(in []byte) {
 	if len(in) > 1<<16 {
 		in = in[:1<<16] // later chunks grow on demand
 	}
-	// Most repeated keys reuse a cached box (see keys): reserve slots for
-	// string values and for a share of the keys only.
 	colons := bytes.Count(in, []byte{':'})
-	if n := bytes.Count(in, []byte{'"'})/2 - colons + min(colons, 32+colons/8); n > 0 {
+	commas := bytes.Count(in, []byte{','})
+	quotes := bytes.Count(in, []byte{'"'})
+	if n := quotes/2 - colons + min(colons, 32+colons/8); n > 0 {
 		a.Strs = make([]string, 0, n)
 	}
+	if n := commas - quotes/2 + colons + 1; n > 0 {
+		a.Nums = make([]uint64, 0, n)
+	}
 	braces := bytes.Count(in, []byte{'{'})
-	if n := bytes.Count(in, []byte{','}) + colons + braces +
+	if n := commas + min(colons, 32+colons/8) + braces +
 		bytes.Count(in, []byte{'['}); n > 0 {
 		a.Anys = make([]any, 0, n)
 	}

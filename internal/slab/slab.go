@@ -15,7 +15,10 @@
 // exactly the immutability the runtime assumes of an interface's data.
 package slab
 
-import "unsafe"
+import (
+	"math"
+	"unsafe"
+)
 
 // eface is the runtime layout of an empty interface.
 type eface struct {
@@ -45,9 +48,10 @@ func box(typ, data unsafe.Pointer) any {
 // (a first chunk sized from the input, or an array of its own) before the
 // first call; the zero value works and allocates on demand.
 type Boxes struct {
-	Strs  []string
-	Ints  []int64
-	Flts  []float64
+	Strs []string
+	// Nums holds the boxed int64s and float64s, both eight bytes without
+	// pointers: one chunk that a decoder can size from a single estimate.
+	Nums  []uint64
 	Anys  []any
 	Lists [][]any
 }
@@ -81,20 +85,21 @@ func (b *Boxes) Int(n int64) any {
 	if n >= 0 && n < 256 {
 		return n // the runtime boxes small integers without allocating
 	}
-	if len(b.Ints) == cap(b.Ints) {
-		b.Ints = make([]int64, 0, Grow(cap(b.Ints), 16, 4096))
-	}
-	b.Ints = append(b.Ints, n)
-	return box(int64Type, unsafe.Pointer(&b.Ints[len(b.Ints)-1]))
+	return box(int64Type, b.num(uint64(n)))
 }
 
 // Float boxes f.
 func (b *Boxes) Float(f float64) any {
-	if len(b.Flts) == cap(b.Flts) {
-		b.Flts = make([]float64, 0, Grow(cap(b.Flts), 8, 4096))
+	return box(float64Type, b.num(math.Float64bits(f)))
+}
+
+// num stores the bits of a number in Nums and returns where.
+func (b *Boxes) num(u uint64) unsafe.Pointer {
+	if len(b.Nums) == cap(b.Nums) {
+		b.Nums = make([]uint64, 0, Grow(cap(b.Nums), 16, 4096))
 	}
-	b.Flts = append(b.Flts, f)
-	return box(float64Type, unsafe.Pointer(&b.Flts[len(b.Flts)-1]))
+	b.Nums = append(b.Nums, u)
+	return unsafe.Pointer(&b.Nums[len(b.Nums)-1])
 }
 
 // Slice returns n zeroed elements whose capacity is capped at n, so that an
