@@ -87,15 +87,15 @@ func (a *arena) presize(in []byte) {
 		a.Nums = make([]uint64, 0, n)
 	}
 	braces := bytes.Count(in, []byte{'{'})
-	if n := commas + min(colons, 32+colons/8) + braces +
-		bytes.Count(in, []byte{'['}); n > 0 {
+	brackets := bytes.Count(in, []byte{'['})
+	if n := commas + min(colons, 32+colons/8) + braces + brackets; n > 0 {
 		a.Anys = make([]any, 0, n)
 	}
 	if braces > 0 {
 		a.dicts = make([]Dict, 0, braces)
 	}
-	if n := bytes.Count(in, []byte{'['}); n > 0 {
-		a.Lists = make([][]any, 0, n)
+	if brackets > 0 {
+		a.Lists = make([][]any, 0, brackets)
 	}
 }
 

@@ -292,7 +292,12 @@ value:
 			goto key
 		default:
 			var err error
-			if v, i, err = s.scalar(i); err != nil {
+			if c >= '0' && c <= '9' {
+				v, i, err = s.number(i)
+			} else {
+				v, i, err = s.scalar(i)
+			}
+			if err != nil {
 				return nil, i, err
 			}
 		}
@@ -342,6 +347,23 @@ value:
 		}
 		// The next key of the innermost object, which starts at i.
 	key:
+		// A cached key followed by ':' needs no call (see key).
+		if s.shared && i+9 <= len(b) && b[i] == '"' {
+			c := &s.a.keys[keyIndex(b[i+1], b[i+2])]
+			if j := i + 2 + len(c.text); c.mask != 0 && j < len(b) && b[j] == ':' &&
+				binary.LittleEndian.Uint64(b[i+1:])&c.mask == c.word {
+				if n := len(stack); onStack && n < len(stackBuf) {
+					stackBuf[n] = c.box
+					stack = stackBuf[:n+1]
+				} else if !onStack && n < cap(stack) {
+					stack = append(stack, c.box)
+				} else {
+					stack, onStack = s.stage(stack, c.box), false
+				}
+				i = s.skipWS(j + 1)
+				continue
+			}
+		}
 		k, j, err := s.key(i)
 		if err != nil {
 			return nil, j, err

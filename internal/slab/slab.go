@@ -85,21 +85,20 @@ func (b *Boxes) Int(n int64) any {
 	if n >= 0 && n < 256 {
 		return n // the runtime boxes small integers without allocating
 	}
-	return box(int64Type, b.num(uint64(n)))
+	if len(b.Nums) == cap(b.Nums) {
+		b.Nums = make([]uint64, 0, Grow(cap(b.Nums), 16, 4096))
+	}
+	b.Nums = append(b.Nums, uint64(n))
+	return box(int64Type, unsafe.Pointer(&b.Nums[len(b.Nums)-1]))
 }
 
 // Float boxes f.
 func (b *Boxes) Float(f float64) any {
-	return box(float64Type, b.num(math.Float64bits(f)))
-}
-
-// num stores the bits of a number in Nums and returns where.
-func (b *Boxes) num(u uint64) unsafe.Pointer {
 	if len(b.Nums) == cap(b.Nums) {
 		b.Nums = make([]uint64, 0, Grow(cap(b.Nums), 16, 4096))
 	}
-	b.Nums = append(b.Nums, u)
-	return unsafe.Pointer(&b.Nums[len(b.Nums)-1])
+	b.Nums = append(b.Nums, math.Float64bits(f))
+	return box(float64Type, unsafe.Pointer(&b.Nums[len(b.Nums)-1]))
 }
 
 // Slice returns n zeroed elements whose capacity is capped at n, so that an
