@@ -26,6 +26,7 @@ package filestore
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -203,10 +204,8 @@ func (s *Store) load(ctx context.Context, r *djangosession.Record, recreate bool
 		}
 		return fmt.Errorf("%w: %w", djangosession.ErrUnavailable, err)
 	}
-	for i, c := range content {
-		if c >= 0x80 {
-			return fmt.Errorf("%w: byte 0x%02x at offset %d of %s", ErrNotASCII, c, i, name)
-		}
+	if i := firstNonASCII(content); i >= 0 {
+		return fmt.Errorf("%w: byte 0x%02x at offset %d of %s", ErrNotASCII, content[i], i, name)
 	}
 	if len(content) == 0 {
 		// Django: "We may have opened the empty placeholder file."
@@ -424,4 +423,21 @@ func (s *Store) ClearExpired(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// firstNonASCII returns the offset of the first byte of b above 0x7F, or
+// -1, testing eight bytes at a time.
+func firstNonASCII(b []byte) int {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			break
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= 0x80 {
+			return i
+		}
+	}
+	return -1
 }

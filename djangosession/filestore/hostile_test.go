@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -286,5 +287,24 @@ func TestReplacedDirectory(t *testing.T) {
 	}
 	if got := listDir(t, dir); len(got) != 1 || got[0] != "sessionid"+key {
 		t.Fatalf("new directory holds %v", got)
+	}
+}
+
+// TestFirstNonASCII checks the word-at-a-time scan against a byte loop for
+// a high byte at every offset of inputs around the word size, and none.
+func TestFirstNonASCII(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		for at := -1; at < n; at++ {
+			b := bytes.Repeat([]byte{'a'}, n)
+			if at >= 0 {
+				b[at] = 0x80 | byte(at)
+				if at+3 < n {
+					b[at+3] = 0xff // a later one must not be reported
+				}
+			}
+			if got := firstNonASCII(b); got != at {
+				t.Fatalf("len %d, high byte at %d: got %d", n, at, got)
+			}
+		}
 	}
 }
