@@ -72,8 +72,9 @@ func keyIndex(c0, c1 byte) int { return int(c0+c1*7) & 63 }
 // or dict slot per ',' plus one per container, a Dict per '{'. Keys are
 // mostly cached (see keys), and the dicts of a list of records share one
 // keys slice: only a share of them is reserved. An input that needs more
-// (a big dict of distinct keys, say) gets further chunks on demand.
-func (a *arena) presize(in []byte) {
+// (a big dict of distinct keys, say) gets further chunks on demand. It
+// returns the count of ',' plus one, a bound on the items of any container.
+func (a *arena) presize(in []byte) (items int) {
 	if len(in) > 1<<16 {
 		in = in[:1<<16] // later chunks grow on demand
 	}
@@ -97,6 +98,7 @@ func (a *arena) presize(in []byte) {
 	if brackets > 0 {
 		a.Lists = make([][]any, 0, brackets)
 	}
+	return commas + 1
 }
 
 func (a *arena) dict() *Dict {

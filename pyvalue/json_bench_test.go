@@ -2,12 +2,11 @@ package pyvalue_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/djsession/djsession/internal/vectors"
 	"github.com/djsession/djsession/pyvalue"
 )
 
@@ -138,24 +137,17 @@ func TestBenchSessionSizes(t *testing.T) {
 	}
 }
 
-// BenchmarkUnmarshalJSONFiles decodes testdata/bench/*.json, the inputs
-// bench/signing.sh also times Django on, with their JSON re-encoded as
-// Django writes it (ASCII, compact).
+// BenchmarkUnmarshalJSONFiles decodes the session dicts bench/signing.sh
+// and bench/file_cookie.sh also time Django on (internal/vectors
+// BenchSessions: testdata/bench/*.json and the 44 KB xlarge), encoded as
+// Django writes them (ASCII, compact).
 func BenchmarkUnmarshalJSONFiles(b *testing.B) {
-	for _, name := range []string{"tiny", "medium", "large"} {
-		raw, err := os.ReadFile(filepath.Join("..", "testdata", "bench", name+".json"))
+	for _, bs := range vectors.BenchSessions(b) {
+		in, err := pyvalue.MarshalJSON(bs.Data)
 		if err != nil {
 			b.Fatal(err)
 		}
-		v, err := pyvalue.UnmarshalJSONText(raw)
-		if err != nil {
-			b.Fatal(err)
-		}
-		in, err := pyvalue.MarshalJSON(v)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Run(name, func(b *testing.B) {
+		b.Run(bs.Name, func(b *testing.B) {
 			b.SetBytes(int64(len(in)))
 			b.ReportAllocs()
 			start := cpuNow()

@@ -146,7 +146,7 @@ func (d *JSONDecoder) decode(b []byte, str string, text bool) (any, error) {
 	if s.maxDepth <= 0 {
 		s.maxDepth = DefaultMaxDepth
 	}
-	s.a.presize(b)
+	s.itemsHint = s.a.presize(b)
 	if text {
 		if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
 			return nil, s.fail(0, "Unexpected UTF-8 BOM (decode using utf-8-sig)")
@@ -189,6 +189,9 @@ type scanner struct {
 	staging  *[]any // pooled overflow of parse's staging array, or nil
 	// stagingHigh is the most items staging has held: the part to clear.
 	stagingHigh int
+	// itemsHint bounds the items of any one container: presize's count of
+	// ',' plus one.
+	itemsHint int
 	shape       *Dict // the last small dict found free of duplicate keys
 }
 
@@ -329,6 +332,20 @@ value:
 				case c == '}' && f&1 == 1:
 					v = s.buildDict(stack[base:])
 				case c == ']' && f&1 == 0:
+					if n := len(stack) - base; !onStack && n >= donateMin && 2*n >= cap(stack) && base <= len(stackBuf) {
+						// A long list filling most of the overflow slice:
+						// that slice becomes the list, which spares copying
+						// and clearing every item, and the items of the
+						// outer containers go back to the local array.
+						// (Sliced from s.staging, the same memory as stack:
+						// keeping stack itself would move stackBuf to the heap.)
+						top := len(stack)
+						v = s.a.List((*s.staging)[base:top:top])
+						copy(stackBuf[:base], stack[:base])
+						stack, onStack = stackBuf[:base], true
+						s.dropStaging()
+						break
+					}
 					l := s.a.Slice(len(stack) - base)
 					copy(l, stack[base:])
 					v = s.a.List(l)
@@ -381,13 +398,21 @@ value:
 }
 
 // The items of open containers outgrow parse's on-stack array only in a
-// long list or dict. The overflow goes to a pooled slice rather than a new
-// one grown by append, which for a list of 2000 strings would make more
-// garbage than the list itself, per decode.
+// long list or dict. The overflow goes to a slice sized from the input
+// (presize's count of items), taken from a pool rather than grown by
+// append, which for a list of 2000 strings would make more garbage than the
+// list itself, per decode. A list of at least donateMin items that fills
+// half the slice or more keeps it as its own memory (see parse): copying
+// it out and clearing it would write every item twice more, and each such
+// write of a pointer costs a write barrier while the collector marks.
 var stagingPool = sync.Pool{New: func() any { return new([]any) }}
 
-// maxStaging is the largest staging slice the pool keeps.
-const maxStaging = 1 << 16
+const (
+	// maxStaging is the largest staging slice the pool keeps.
+	maxStaging = 1 << 16
+	// donateMin is the shortest list that takes over the staging slice.
+	donateMin = 256
+)
 
 // stage appends v to the staged items stack in the pooled slice, copying
 // them there first if they are still in parse's array, and returns the
@@ -397,8 +422,8 @@ func (s *scanner) stage(stack []any, v any) []any {
 	if s.staging == nil {
 		s.staging = stagingPool.Get().(*[]any)
 		buf := *s.staging
-		if cap(buf) < 2*len(stack) {
-			buf = make([]any, 0, max(2*len(stack), 1024))
+		if need := max(2*len(stack), min(s.itemsHint, maxStaging)); cap(buf) < need {
+			buf = make([]any, 0, need)
 		}
 		*s.staging = append(buf[:0], stack...)
 	}
@@ -428,6 +453,13 @@ func (s *scanner) releaseStaging(failed bool) {
 	if cap(buf) <= maxStaging {
 		stagingPool.Put(s.staging)
 	}
+	s.staging, s.stagingHigh = nil, 0
+}
+
+// dropStaging lets go of the staging slice, now a list's memory.
+func (s *scanner) dropStaging() {
+	*s.staging = nil
+	stagingPool.Put(s.staging)
 	s.staging, s.stagingHigh = nil, 0
 }
 

@@ -106,6 +106,70 @@ func TestStagingOverflow(t *testing.T) {
 	}
 }
 
+// TestLongLists covers long lists that take over the staging slice (see
+// donateMin) and those that are copied out of it, in every position: the
+// root, a dict value between other items, nested in another long list,
+// after more outer items than the local array holds, and after a shorter
+// long list. Each document is compact, as Django writes it, so it must
+// re-encode to itself; and the lists must not share memory.
+func TestLongLists(t *testing.T) {
+	list := func(n int, item func(i int) string) string {
+		var b strings.Builder
+		b.WriteByte('[')
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(item(i))
+		}
+		b.WriteByte(']')
+		return b.String()
+	}
+	str := func(i int) string { return strconv.Quote("/page/" + strconv.Itoa(i)) }
+	num := func(i int) string { return strconv.Itoa(i * 1000) }
+	rec := func(i int) string { return `{"id":` + strconv.Itoa(i) + `,"tags":["a","b"]}` }
+	docs := map[string]string{
+		"root":         list(300, str),
+		"dict value":   `{"a":1,"h":` + list(300, str) + `,"z":"end"}`,
+		"two lists":    `{"a":` + list(300, num) + `,"b":` + list(300, str) + `}`,
+		"nested long":  list(300, func(i int) string { return list(2+i*7%400, num) }),
+		"inner long":   `[` + list(600, str) + `,` + list(300, num) + `]`,
+		"wide outside": list(130, num)[:len(list(130, num))-1] + `,` + list(400, str) + `]`,
+		"short first":  `[` + list(300, num) + `,` + list(1000, str) + `]`,
+		"records":      `{"r":` + list(400, rec) + `,"n":null}`,
+	}
+	for name, doc := range docs {
+		v, err := UnmarshalJSON([]byte(doc))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		out, err := MarshalJSON(v)
+		if err != nil || string(out) != doc {
+			t.Fatalf("%s: re-encoded differently (%v):\n%.200s\n%.200s", name, err, out, doc)
+		}
+	}
+	// Appending to one list or changing an item leaves the other alone.
+	v, err := UnmarshalJSON([]byte(docs["two lists"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := v.(*Dict)
+	a, _ := d.Get("a")
+	b, _ := d.Get("b")
+	la, lb := a.([]any), b.([]any)
+	if cap(la) != len(la) || cap(lb) != len(lb) {
+		t.Fatalf("list capacities %d/%d and %d/%d: an append would write past the list", len(la), cap(la), len(lb), cap(lb))
+	}
+	la[0] = "changed"
+	if z, _ := d.Get("a"); z.([]any)[0] != "changed" {
+		t.Fatal("the dict does not hold the list")
+	}
+	la = append(la, "x")
+	if lb[0] != `/page/0` || len(lb) != 300 || lb[299] != "/page/299" {
+		t.Fatalf("second list changed: %v ... %v", lb[0], lb[299])
+	}
+}
+
 // TestNumberFloats: floats decoded by the scanner (its own fast path for
 // short decimals, fastFloat, or ParseFloat) agree bit for bit with
 // strconv.ParseFloat, which agrees with CPython's float().
