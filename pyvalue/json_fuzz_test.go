@@ -15,6 +15,9 @@ var fuzzSeeds = []string{
 	`"\ud83d\ude00\ud800\udfff\u0000\"\\\/\b\f\n\r\t"`, "\"caf\xc3\xa9\"", "\"\xff\xfe\"", `[[[[[]]]]]`,
 	`{"x":[1,2.5,{"y":null}],"z":"é"}`, `"\ud800\u"`, `[1,]`, `{"a" 1}`, `01`, `1.`, `-`, "\xef\xbb\xbf1",
 	" \t\r\n[ 1 , 2 ] ", `{"k":"` + strings.Repeat("x", 100) + `"}`,
+	// Long enough to overflow parse's local array and take over the
+	// staging slice (see donateMin).
+	`{"a":[` + strings.Repeat(`"s",`, 299) + `"s"],"b":[` + strings.Repeat(`1,[2],`, 150) + `3],"c":0}`,
 }
 
 // FuzzUnmarshalJSON: decoding never panics; whatever decodes re-encodes, and
