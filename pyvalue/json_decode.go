@@ -166,13 +166,13 @@ func (d *JSONDecoder) decode(b []byte, str string, text bool) (any, error) {
 			return nil, e
 		}
 	}
-	i := s.skipWS(0)
+	i := skipWS(s.buf, 0)
 	v, i, err := s.parse(i)
 	s.releaseStaging(err != nil)
 	if err != nil {
 		return nil, err
 	}
-	i = s.skipWS(i)
+	i = skipWS(s.buf, i)
 	if i != len(b) {
 		return nil, s.fail(i, "Extra data")
 	}
@@ -192,7 +192,7 @@ type scanner struct {
 	// itemsHint bounds the items of any one container: presize's count of
 	// ',' plus one.
 	itemsHint int
-	shape       *Dict // the last small dict found free of duplicate keys
+	shape     *Dict // the last small dict found free of duplicate keys
 }
 
 // fail builds a SyntaxError at byte offset off, computing Python's line,
@@ -219,12 +219,19 @@ func (s *scanner) fail(off int, msg string) *SyntaxError {
 	return e
 }
 
-func (s *scanner) skipWS(i int) int {
-	if i < len(s.buf) && s.buf[i] > ' ' {
+// skipWS returns the offset of the first byte of b at or after i that is
+// not JSON whitespace. It takes b rather than the scanner so that callers
+// test the first byte on the slice they already hold in registers.
+func skipWS(b []byte, i int) int {
+	if i < len(b) && b[i] > ' ' {
 		return i // compact JSON, as Django writes it
 	}
-	for i < len(s.buf) {
-		switch s.buf[i] {
+	return skipWSSlow(b, i)
+}
+
+func skipWSSlow(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
 		case ' ', '\t', '\n', '\r':
 			i++
 		default:
@@ -276,7 +283,7 @@ value:
 				e.err = ErrTooDeep
 				return nil, i, e
 			}
-			j := s.skipWS(i + 1)
+			j := skipWS(b, i+1)
 			if c == '[' {
 				if j < len(b) && b[j] == ']' {
 					v, i = s.a.List(s.a.Slice(0)), j+1
@@ -320,11 +327,11 @@ value:
 			} else {
 				stack, onStack = s.stage(stack, v), false
 			}
-			i = s.skipWS(i)
+			i = skipWS(b, i)
 			if i < len(b) {
 				switch c := b[i]; {
 				case c == ',':
-					i = s.skipWS(i + 1)
+					i = skipWS(b, i+1)
 					if f&1 == 1 {
 						goto key
 					}
@@ -377,7 +384,7 @@ value:
 				} else {
 					stack, onStack = s.stage(stack, c.box), false
 				}
-				i = s.skipWS(j + 1)
+				i = skipWS(b, j+1)
 				continue
 			}
 		}
@@ -495,11 +502,11 @@ func (s *scanner) key(i int) (any, int, error) {
 			s.a.keys[keyIndex(k[0], k[1])].set(kv, k)
 		}
 	}
-	j = s.skipWS(j)
+	j = skipWS(b, j)
 	if j >= len(b) || b[j] != ':' {
 		return nil, j, s.fail(j, "Expecting ':' delimiter")
 	}
-	return kv, s.skipWS(j + 1), nil
+	return kv, skipWS(b, j+1), nil
 }
 
 // scalar scans a number or constant at i.
