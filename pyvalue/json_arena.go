@@ -91,6 +91,7 @@ func (a *arena) presize(in []byte) (items int) {
 	brackets := bytes.Count(in, []byte{'['})
 	if n := commas + min(colons, 32+colons/8) + braces + brackets; n > 0 {
 		a.Anys = make([]any, 0, n)
+		a.AnysCut = 4096 - 256 // later chunks: 256 at most (see slab.Boxes)
 	}
 	if braces > 0 {
 		a.dicts = make([]Dict, 0, braces)

@@ -189,6 +189,13 @@ type scanner struct {
 	staging  *[]any // pooled overflow of parse's staging array, or nil
 	// stagingHigh is the most items staging has held: the part to clear.
 	stagingHigh int
+	// borrowed: *staging is the free tail of the arena's Anys chunk from
+	// offset borrowAt (the chunk is a.anysFull), and pooled is the slice
+	// the pool handed over with staging, given back with it.
+	borrowed bool
+	borrowAt int
+	anysFull []any
+	pooled   []any
 	// itemsHint bounds the items of any one container: presize's count of
 	// ',' plus one.
 	itemsHint int
@@ -337,12 +344,15 @@ value:
 					}
 					continue value
 				case c == '}' && f&1 == 1:
+					if s.borrowed {
+						stack = s.unborrow(stack)
+					}
 					v = s.buildDict(stack[base:])
 				case c == ']' && f&1 == 0:
-					if n := len(stack) - base; !onStack && n >= donateMin && 2*n >= cap(stack) && base <= len(stackBuf) {
-						// A long list filling most of the overflow slice:
-						// that slice becomes the list, which spares copying
-						// and clearing every item, and the items of the
+					if n := len(stack) - base; !onStack && n >= donateMin && base <= len(stackBuf) &&
+						(2*n >= cap(stack) || s.borrowed) {
+						// A long list: its part of the overflow slice becomes
+						// the list (see stagingPool), and the items of the
 						// outer containers go back to the local array.
 						// (Sliced from s.staging, the same memory as stack:
 						// keeping stack itself would move stackBuf to the heap.)
@@ -350,8 +360,11 @@ value:
 						v = s.a.List((*s.staging)[base:top:top])
 						copy(stackBuf[:base], stack[:base])
 						stack, onStack = stackBuf[:base], true
-						s.dropStaging()
+						s.dropStaging(top)
 						break
+					}
+					if s.borrowed {
+						stack = s.unborrow(stack)
 					}
 					l := s.a.Slice(len(stack) - base)
 					copy(l, stack[base:])
@@ -405,13 +418,16 @@ value:
 }
 
 // The items of open containers outgrow parse's on-stack array only in a
-// long list or dict. The overflow goes to a slice sized from the input
-// (presize's count of items), taken from a pool rather than grown by
-// append, which for a list of 2000 strings would make more garbage than the
-// list itself, per decode. A list of at least donateMin items that fills
-// half the slice or more keeps it as its own memory (see parse): copying
-// it out and clearing it would write every item twice more, and each such
-// write of a pointer costs a write barrier while the collector marks.
+// long list or dict. The overflow goes, when it has room, to the free tail
+// of the arena's Anys chunk, which presize reserved for these very items;
+// otherwise to a slice sized from presize's count of items, taken from a
+// pool rather than grown by append (which for a list of 2000 strings would
+// make more garbage than the list itself, per decode). A list of at least
+// donateMin items keeps its part of the overflow slice as its own memory
+// (see parse) when that wastes nothing (the arena takes back the tail past
+// the list) or at most half the slice: copying it out and clearing the
+// slice would write every item twice more, and each such write of a
+// pointer costs a write barrier while the collector marks.
 var stagingPool = sync.Pool{New: func() any { return new([]any) }}
 
 const (
@@ -429,15 +445,28 @@ func (s *scanner) stage(stack []any, v any) []any {
 	if s.staging == nil {
 		s.staging = stagingPool.Get().(*[]any)
 		buf := *s.staging
-		if need := max(2*len(stack), min(s.itemsHint, maxStaging)); cap(buf) < need {
+		need := max(2*len(stack), min(s.itemsHint, maxStaging))
+		if a := s.a.Anys; cap(a)-len(a) >= max(2*len(stack), donateMin) {
+			// presize reserved arena slots for the items to come: stage
+			// them there, so that a long list taking over the staging
+			// slice uses its own reservation. Slice allocates from a new
+			// chunk meanwhile.
+			s.borrowed, s.borrowAt, s.anysFull, s.pooled = true, len(a), a, buf
+			buf = a[len(a):len(a):cap(a)]
+			s.a.Anys = a[:len(a):len(a)]
+		} else if cap(buf) < need {
 			buf = make([]any, 0, need)
 		}
 		*s.staging = append(buf[:0], stack...)
 	}
 	buf := (*s.staging)[:len(stack)]
 	if len(buf) == cap(buf) {
-		// The old slice is garbage now; releaseStaging clears the new one.
-		buf = append(make([]any, 0, 2*len(buf)), buf...)
+		if s.borrowed {
+			buf = s.unborrow(buf)
+		} else {
+			// The old slice is garbage now; release clears the new one.
+			buf = append(make([]any, 0, 2*len(buf)), buf...)
+		}
 	}
 	buf = append(buf, v)
 	*s.staging = buf
@@ -457,17 +486,54 @@ func (s *scanner) releaseStaging(failed bool) {
 		s.stagingHigh = cap(buf)
 	}
 	clear(buf[:s.stagingHigh])
-	if cap(buf) <= maxStaging {
+	if s.borrowed {
+		*s.staging = s.pooled
+	}
+	if cap(*s.staging) <= maxStaging {
 		stagingPool.Put(s.staging)
 	}
-	s.staging, s.stagingHigh = nil, 0
+	s.resetStaging()
 }
 
-// dropStaging lets go of the staging slice, now a list's memory.
-func (s *scanner) dropStaging() {
-	*s.staging = nil
+// dropStaging lets go of the staging slice, now the memory of a list that
+// ends at offset top. A borrowed arena tail goes back to the arena past the
+// list: the list takes its part of the tail whatever its share of it, as
+// the rest is not wasted.
+func (s *scanner) dropStaging(top int) {
+	if s.borrowed {
+		s.a.Anys = s.anysFull[:s.borrowAt+top]
+		*s.staging = s.pooled
+	} else {
+		*s.staging = nil
+	}
 	stagingPool.Put(s.staging)
+	s.resetStaging()
+}
+
+// unborrow moves the items staged in a borrowed arena tail to a slice of
+// the pool's (or a new one) and gives the arena its whole tail back, before
+// anything else is carved from it: a dict or a short list closing, or the
+// tail filling up. It returns the new staging slice; nothing reads the old
+// copies after that, so the arena may overwrite them.
+//
+// (The outer items left below a list that takes over its part of the tail
+// stay behind as stale copies: they only keep values of the same decode
+// reachable, which share its chunks anyway.)
+func (s *scanner) unborrow(stack []any) []any {
+	buf := s.pooled
+	if need := max(2*len(stack), min(s.itemsHint, maxStaging)); cap(buf) < need {
+		buf = make([]any, 0, need)
+	}
+	buf = append(buf[:0], stack...)
+	s.a.Anys = s.anysFull[:s.borrowAt]
+	*s.staging = buf
+	s.borrowed, s.borrowAt, s.anysFull, s.pooled = false, 0, nil, nil
+	return buf
+}
+
+func (s *scanner) resetStaging() {
 	s.staging, s.stagingHigh = nil, 0
+	s.borrowed, s.borrowAt, s.anysFull, s.pooled = false, 0, nil, nil
 }
 
 // key scans an object key at i and the ':' after it, returning the key and

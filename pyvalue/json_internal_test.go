@@ -3,6 +3,7 @@ package pyvalue
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -167,6 +168,44 @@ func TestLongLists(t *testing.T) {
 	la = append(la, "x")
 	if lb[0] != `/page/0` || len(lb) != 300 || lb[299] != "/page/299" {
 		t.Fatalf("second list changed: %v ... %v", lb[0], lb[299])
+	}
+}
+
+// TestLongListMemory: long lists of scalars cost their items and little
+// more (a slot of 16 bytes, a boxed string header or number of 16 or 8, and
+// the shared copy of the input), whether a list takes over its staging
+// memory or is copied out of it: neither the staging nor the arena's chunk
+// after it may waste as much again.
+func TestLongListMemory(t *testing.T) {
+	list := func(n int, item func(i int) string) string {
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = item(i)
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	}
+	url := func(i int) string { return strconv.Quote("/page/" + strconv.Itoa(i) + "?ref=" + strconv.Itoa(7*i)) }
+	num := func(i int) string { return strconv.Itoa(1000 * i) }
+	docs := map[string]string{
+		"one long list": `{"a":"1","b":[1,2],"history":` + list(2000, url) + `,"n":42}`,
+		"two lists":     `{"a":` + list(300, num) + `,"b":` + list(1000, url) + `,"c":{"x":1}}`,
+	}
+	for name, doc := range docs {
+		in := []byte(doc)
+		items := strings.Count(doc, ",") + 1
+		limit := 36*items + 3*len(in)/2
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		const rounds = 10
+		for i := 0; i < rounds; i++ {
+			if _, err := UnmarshalJSON(in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		runtime.ReadMemStats(&after)
+		if per := int(after.TotalAlloc-before.TotalAlloc) / rounds; per > limit {
+			t.Errorf("%s: %d bytes allocated per decode of %d items in %d bytes, want at most %d", name, per, items, len(in), limit)
+		}
 	}
 }
 

@@ -54,6 +54,11 @@ type Boxes struct {
 	Nums  []uint64
 	Anys  []any
 	Lists [][]any
+	// AnysCut lowers the largest Anys chunk Slice starts (twice the last,
+	// at most 4096-AnysCut): a decoder that sized the first chunk from its
+	// whole input sets it, as its estimate falls short by a few items if
+	// at all, and doubling would allocate as much again for them.
+	AnysCut int
 }
 
 // Grow is the size of the next chunk: double the last, within [min, max].
@@ -108,7 +113,7 @@ func (b *Boxes) Slice(n int) []any {
 		if n > 256 {
 			return make([]any, n)
 		}
-		b.Anys = make([]any, 0, max(n, Grow(cap(b.Anys), 64, 4096)))
+		b.Anys = make([]any, 0, max(n, Grow(cap(b.Anys), 64, 4096-b.AnysCut)))
 	}
 	l := len(b.Anys)
 	b.Anys = b.Anys[:l+n]
