@@ -171,6 +171,74 @@ func TestLongLists(t *testing.T) {
 	}
 }
 
+// TestLongListsRandom decodes random documents whose lists and dicts are
+// long enough to overflow the local staging array at every depth, mixing
+// long lists (which take over staging memory) with short lists and dicts
+// closing in between (which hand the arena back), and checks each against
+// the value it was encoded from.
+func TestLongListsRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 7))
+	var gen func(depth int) any
+	scalar := func() any {
+		switch k := r.IntN(4); k {
+		case 0, 1:
+			return "/s/" + strconv.Itoa(r.IntN(100000))
+		case 2:
+			return int64(r.IntN(1 << 20))
+		default:
+			return float64(r.IntN(1000)) / 8
+		}
+	}
+	// container has n items from gen(depth+1), as a list or a dict; half
+	// the lists hold scalars only (a list taking over its staging memory
+	// needs nothing else to close while it is open).
+	container := func(n, depth int) any {
+		if r.IntN(3) > 0 {
+			flat := r.IntN(2) == 0
+			l := make([]any, n)
+			for i := range l {
+				if flat {
+					l[i] = scalar()
+				} else {
+					l[i] = gen(depth + 1)
+				}
+			}
+			return l
+		}
+		d := NewDict(n)
+		for i := 0; i < n; i++ {
+			d.Set("k"+strconv.Itoa(r.IntN(300)), gen(depth+1))
+		}
+		return d
+	}
+	gen = func(depth int) any {
+		switch {
+		case depth == 0: // a few items, long containers among them
+			return container(1+r.IntN(12), depth)
+		case depth == 1 && r.IntN(2) == 0: // long, or just past the local array
+			return container([]int{r.IntN(600), 120 + r.IntN(20), 256 + r.IntN(8)}[r.IntN(3)], depth)
+		case depth < 4 && r.IntN(4) == 0:
+			return container(r.IntN(6), depth)
+		}
+		return scalar()
+	}
+	for i := 0; i < 300; i++ {
+		v := gen(0)
+		in, err := MarshalJSON(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := UnmarshalJSON(in)
+		if err != nil {
+			t.Fatalf("document %d: %v", i, err)
+		}
+		if !Equal(v, got) {
+			out, _ := MarshalJSON(got)
+			t.Fatalf("document %d (%d bytes) decoded differently:\n%.300s\n%.300s", i, len(in), in, out)
+		}
+	}
+}
+
 // TestLongListMemory: long lists of scalars cost their items and little
 // more (a slot of 16 bytes, a boxed string header or number of 16 or 8, and
 // the shared copy of the input), whether a list takes over its staging
