@@ -384,26 +384,21 @@ value:
 		}
 		// The next key of the innermost object, which starts at i.
 	key:
+		var k any
+		j := 0
 		// A cached key followed by ':' needs no call (see key).
 		if s.shared && i+9 <= len(b) && b[i] == '"' {
 			c := &s.a.keys[keyIndex(b[i+1], b[i+2])]
-			if j := i + 2 + len(c.text); c.mask != 0 && j < len(b) && b[j] == ':' &&
+			if e := i + 2 + len(c.text); c.mask != 0 && e < len(b) && b[e] == ':' &&
 				binary.LittleEndian.Uint64(b[i+1:])&c.mask == c.word {
-				if n := len(stack); onStack && n < len(stackBuf) {
-					stackBuf[n] = c.box
-					stack = stackBuf[:n+1]
-				} else if !onStack && n < cap(stack) {
-					stack = append(stack, c.box)
-				} else {
-					stack, onStack = s.stage(stack, c.box), false
-				}
-				i = skipWS(b, j+1)
-				continue
+				k, j = c.box, skipWS(b, e+1)
 			}
 		}
-		k, j, err := s.key(i)
-		if err != nil {
-			return nil, j, err
+		if k == nil {
+			var err error
+			if k, j, err = s.key(i); err != nil {
+				return nil, j, err
+			}
 		}
 		if n := len(stack); onStack && n < len(stackBuf) {
 			stackBuf[n] = k
