@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a Debian 12 machine (Go and gcc already there) for the test suite:
-# Debian's Django 3.2 and client libraries for the Python peer, memcached
-# (tests start their own instances), and PostgreSQL, MariaDB and Redis
+# Debian's Django 3.2 and client libraries for the Python peer, Django 4.2
+# and 5.2 unpacked from Debian trixie and sid beside it (/opt/djsession-peers),
+# memcached (tests start their own instances), and PostgreSQL, MariaDB and Redis
 # answering on 127.0.0.1 with the access the tests expect:
 #
 #   PostgreSQL 127.0.0.1:5432, user postgres, trust auth, database "test"
@@ -57,6 +58,58 @@ fi
 
 /usr/bin/python3 -c 'import django, psycopg2, MySQLdb, pymemcache, pylibmc' ||
 	die "/usr/bin/python3 lacks Django or a client library"
+
+# ---------------------------------------------------------------------------
+# Django 4.2 and 5.2, the later peers of the live tests. Debian 12 ships only
+# 3.2; trixie packages 4.2 and sid 5.2, pure Python that runs on bookworm's
+# python3 (3.11) with the same client libraries. They are unpacked (dpkg -x),
+# not installed, each under $PEER_ROOT/django-X.Y with trixie's asgiref and
+# sqlparse; the tests put that tree first on PYTHONPATH. apt fetches and
+# verifies the packages against Debian's archive keys with a private state
+# directory, leaving the machine's own apt configuration alone.
+
+PEER_ROOT=${DJS_PEER_ROOT:-/opt/djsession-peers}
+PEER_VERSIONS=(4.2 5.2)
+
+peer_path() { echo "$PEER_ROOT/django-$1/usr/lib/python3/dist-packages"; }
+peer_ok() {
+	[ "$(PYTHONPATH=$(peer_path "$1") /usr/bin/python3 -c \
+		'import django, asgiref, sqlparse; print(django.get_version())' 2>/dev/null | cut -d. -f1-2)" = "$1" ]
+}
+
+need_peers=()
+for v in "${PEER_VERSIONS[@]}"; do
+	peer_ok "$v" || need_peers+=("$v")
+done
+if [ "${#need_peers[@]}" -gt 0 ]; then
+	log "fetching Django ${need_peers[*]} from Debian trixie/sid into $PEER_ROOT"
+	apt_dir=$(mktemp -d)
+	mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs"
+	printf '%s\n' "deb [arch=amd64] http://deb.debian.org/debian trixie main" \
+		"deb [arch=amd64] http://deb.debian.org/debian sid main" >"$apt_dir/sources.list"
+	APT_OPTS=(-q -o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/nonexistent
+		-o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o Dir::State::status=/dev/null
+		-o Debug::NoLocking=1 -o Acquire::Languages=none -o APT::Sandbox::User=root)
+	apt-get "${APT_OPTS[@]}" update >/dev/null || die "apt-get update (trixie, sid) failed"
+	for v in "${need_peers[@]}"; do
+		# The newest 3:X.Y.* in either suite.
+		pkg=$(apt-cache "${APT_OPTS[@]}" madison python3-django |
+			awk -v v="3:$v." '{ if (index($3, v) == 1) print $3 }' | sort -V | tail -n 1)
+		[ -n "$pkg" ] || die "no python3-django $v in Debian trixie or sid"
+		rm -rf "$apt_dir/debs"/* "$PEER_ROOT/django-$v"
+		(cd "$apt_dir/debs" && apt-get "${APT_OPTS[@]}" download "python3-django=$pkg" \
+			python3-asgiref/trixie python3-sqlparse/trixie >/dev/null) ||
+			die "downloading Django $v failed"
+		$SUDO mkdir -p "$PEER_ROOT/django-$v"
+		for deb in "$apt_dir/debs"/*.deb; do
+			$SUDO dpkg -x "$deb" "$PEER_ROOT/django-$v"
+		done
+		peer_ok "$v" || die "Django $v unpacked under $PEER_ROOT does not import"
+	done
+	rm -rf "$apt_dir"
+else
+	log "Django ${PEER_VERSIONS[*]} peers already unpacked under $PEER_ROOT"
+fi
 
 # ---------------------------------------------------------------------------
 # PostgreSQL
@@ -161,4 +214,5 @@ fi
 # binary is needed.
 [ -x /usr/bin/memcached ] || die "/usr/bin/memcached is missing"
 
-log "ready: PostgreSQL, MariaDB, Redis on 127.0.0.1; Django $(/usr/bin/python3 -c 'import django; print(django.get_version())')"
+log "ready: PostgreSQL, MariaDB, Redis on 127.0.0.1; Django $(/usr/bin/python3 -c 'import django; print(django.get_version())')" \
+	"and, under $PEER_ROOT, $(for v in "${PEER_VERSIONS[@]}"; do PYTHONPATH=$(peer_path "$v") /usr/bin/python3 -c 'import django; print(django.get_version())'; done | paste -sd' ')"

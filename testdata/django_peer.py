@@ -6,6 +6,11 @@ cache client libraries):
 
     /usr/bin/python3 testdata/django_peer.py [--config JSON|@PATH] SUBCOMMAND [ARGS...] < stdin
 
+The same script runs Django 4.2 and 5.2 (Debian's trixie and sid packages,
+unpacked by scripts/setup.sh) when their tree comes first on PYTHONPATH:
+
+    PYTHONPATH=/opt/djsession-peers/django-5.2/usr/lib/python3/dist-packages /usr/bin/python3 ...
+
 It speaks exactly the machine protocol of CLI_PROTOCOL.md (the contract the Go
 CLI `djsession` implements too), but every answer is computed by real Django:
 a settings module made of the config's own setting names, the configured
@@ -42,6 +47,10 @@ reported as is): no SECRET_KEY_FALLBACKS (ignored), SHA-1 signatures always
 accepted, DEFAULT_HASHING_ALGORITHM honoured, USE_TZ defaults to False, no
 RedisCache (exit 3), set_expiry(datetime) with the JSON serializer makes the
 save fail (exit 1), an ISO-string _session_expiry breaks get_expiry_date().
+Later releases differ where Django does: 4.x/5.x store set_expiry(datetime)
+as an ISO string, take SECRET_KEY_FALLBACKS (and cycle the key when only a
+fallback matches the auth hash), have RedisCache, and from 5.0 have no
+PickleSerializer and default USE_TZ to True.
 """
 
 import base64
@@ -237,16 +246,16 @@ class Peer:
             raise
 
     def _setup(self):
+        import types
+        import django
         cfg = self.cfg
         # Django 3.2 has no RedisCache; refuse before Django fails obscurely.
         engine = cfg.get("SESSION_ENGINE", ENGINES["db"])
-        if engine in (ENGINES["cache"], ENGINES["cached_db"]):
+        if engine in (ENGINES["cache"], ENGINES["cached_db"]) and django.VERSION < (4, 0):
             alias = cfg.get("SESSION_CACHE_ALIAS", "default")
             backend = (cfg.get("CACHES") or {}).get(alias, {}).get("BACKEND", "")
             if backend.startswith("django.core.cache.backends.redis"):
-                unsupported("RedisCache needs Django >= 4.0; this peer runs Django 3.2")
-        import types
-        import django
+                unsupported("RedisCache needs Django >= 4.0; this peer runs Django %s" % django.get_version())
         # The config becomes a real settings module rather than going through
         # settings.configure(): only Settings.__init__ does what a deployed
         # project gets, notably os.environ["TZ"] = TIME_ZONE + tzset(), which
@@ -328,6 +337,7 @@ def _as_tuple(t):
 
 def parse_expiry(v):
     """The protocol's expiry value -> the argument of SessionBase.set_expiry."""
+    import django
     from django.conf import settings
     from django.utils import timezone
     if v is None or isinstance(v, (datetime.datetime, datetime.timedelta)):
@@ -346,9 +356,11 @@ def parse_expiry(v):
         if not settings.USE_TZ and timezone.is_aware(dt):
             dt = timezone.make_naive(dt)
         elif timezone.is_aware(dt) and dt.utcoffset() == datetime.timedelta(0):
-            # What timezone.now() + timedelta gives in 3.2: tzinfo pytz.UTC
-            # (visible in a pickled _session_expiry).
-            dt = dt.astimezone(timezone.utc)
+            # What timezone.now() + timedelta gives: tzinfo pytz.UTC in 3.2
+            # (visible in a pickled _session_expiry), datetime's own UTC from
+            # 4.0 (django.utils.timezone.utc is gone in 5.0).
+            utc = timezone.utc if django.VERSION < (4, 0) else datetime.timezone.utc
+            dt = dt.astimezone(utc)
         return dt
     usage("expiry must be null, an integer or an ISO-8601 string")
 
@@ -377,12 +389,13 @@ def expiry_info(s):
 def decode_checked(store, session_data):
     """Return (what Django's decode() returns, whether it verified).
 
-    Django 3.2's SessionBase.decode() returns {} both for a valid empty
-    session and for data that failed verification, so the verdict is taken
-    from the two paths decode() itself tries: the current signed format, then
-    the pre-3.1 format (checked with Django's own _hash). Exceptions that
-    decode() lets out propagate.
+    SessionBase.decode() returns {} both for a valid empty session and for
+    data that failed verification, so the verdict is taken from the paths
+    decode() itself tries: the current signed format, then (3.2 only) the
+    pre-3.1 format, checked with Django's own _hash. Exceptions that decode()
+    lets out (3.2 only) propagate.
     """
+    import django
     from django.core import signing
     from django.utils.crypto import constant_time_compare
     result = type(store).decode(store, session_data)
@@ -391,6 +404,8 @@ def decode_checked(store, session_data):
         return result, True
     except Exception:
         pass
+    if django.VERSION >= (4, 0):
+        return result, False
     try:
         raw = base64.b64decode(session_data.encode("ascii"))
         digest, serialized = raw.split(b":", 1)
@@ -425,15 +440,22 @@ def cmd_capabilities(peer, args, stdin):
         except ImportError:
             pass
     import django
+    if django.VERSION >= (4, 0):
+        try:
+            __import__("redis")
+            backends.append("redis")
+        except ImportError:
+            pass
     return EXIT_OK, {
         "implementation": "django %s (python peer, CPython %s)" % (
             django.get_version(), sys.version.split()[0]),
         "engines": list(ENGINES),
-        "serializers": ["json", "pickle"],
+        "serializers": ["json", "pickle"] if django.VERSION < (5, 0) else ["json"],
         "cache_backends": backends,
         "databases": databases,
-        "secret_key_fallbacks": False,
-        "hashing_algorithms": ["sha256", "sha1"],
+        "secret_key_fallbacks": django.VERSION >= (4, 1),
+        # 3.2 verifies SHA-1 signatures besides its DEFAULT_HASHING_ALGORITHM.
+        "hashing_algorithms": ["sha256", "sha1"] if django.VERSION < (4, 0) else ["sha256"],
         "subcommands": SUBCOMMANDS,
         "http": True,
     }
@@ -603,21 +625,13 @@ def cmd_verify_auth(peer, args, stdin):
     key, password_hash = args
     request = HttpRequest()
     request.session = s = peer.new_store(key)
-    flushed = {"called": False}
-    real_flush = s.flush
-
-    def flush():
-        flushed["called"] = True
-        real_flush()
-
-    s.flush = flush
-    key_before = {}
+    flushed = spy(s, "flush")
+    cycled = spy(s, "cycle_key")
 
     # ModelBackend.get_user() normally reads auth_user; here the user the
     # session names has the password field given on the command line. The
     # rest (is_active check, hash comparison, flush) is Django's own code.
     def backend_get_user(self, user_id):
-        key_before["key"] = s.session_key
         user = make_user(user_id, password_hash)
         return user if self.user_can_authenticate(user) else None
 
@@ -628,11 +642,25 @@ def cmd_verify_auth(peer, args, stdin):
     finally:
         ModelBackend.get_user = original
     accepted = bool(user.is_authenticated)
-    rotated = False  # 3.2 has no fallback secrets, hence never cycles here
+    # Only a hash made with a fallback secret cycles the key here (4.1+).
+    rotated = cycled["called"]
     if s.modified and not s.is_empty():
         s.save()  # SessionMiddleware would
     return EXIT_OK, {"accepted": accepted, "rotated": rotated,
                      "flushed": flushed["called"], "session_key_after": s.session_key}
+
+
+def spy(obj, name):
+    """Wrap obj.name so that the returned {"called": bool} records a call."""
+    seen = {"called": False}
+    real = getattr(obj, name)
+
+    def wrapper(*args, **kwargs):
+        seen["called"] = True
+        return real(*args, **kwargs)
+
+    setattr(obj, name, wrapper)
+    return seen
 
 
 def cmd_http(peer, args, stdin):

@@ -9,8 +9,9 @@ import (
 )
 
 // authScenario logs in on one side and verifies on the other, both ways:
-// the same session contents, acceptance for the right password field,
-// a flush for a wrong one, and 3.2's acceptance of a pre-3.1 SHA-1 hash.
+// the same session contents, acceptance for the right password field, a
+// flush for a wrong one, a pre-3.1 SHA-1 hash (accepted by 3.2 only), and,
+// when the config has SECRET_KEY_FALLBACKS, a hash made with a fallback key.
 func authScenario(t *testing.T, cfg map[string]any, g gen, goSide, djSide side) {
 	t.Helper()
 	isCookie := cfg["SESSION_ENGINE"] == "django.contrib.sessions.backends.signed_cookies"
@@ -54,17 +55,68 @@ func authScenario(t *testing.T, cfg map[string]any, g gen, goSide, djSide side) 
 		}
 	}
 
-	// A session from Django < 3.1 carries a SHA-1 hash: 3.2 accepts it.
+	// A session from Django < 3.1 carries a SHA-1 hash: 3.2 accepts it,
+	// 4.0+ flushes it.
+	legacyOK := targetBefore(cfg, 4, 0)
 	hash := "argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdA$aGFzaA"
 	data := obj("_auth_user_id", "7", "_auth_user_backend", "django.contrib.auth.backends.ModelBackend",
 		"_auth_user_hash", djangosession.LegacySessionAuthHash(settings, hash))
 	for _, w := range []side{goSide, djSide} {
-		key := str(t, must(t, w, "write", nil, obj("data", data)), "session_key")
 		for _, v := range []side{djSide, goSide} {
+			key := str(t, must(t, w, "write", nil, obj("data", data)), "session_key")
 			args, stdin := keyArgs(key, nil)
 			res := must(t, v, "verify-auth", append(args, hash), stdin)
-			if get(t, res, "accepted") != true || get(t, res, "flushed") != false {
+			if get(t, res, "accepted") != legacyOK || get(t, res, "flushed") != !legacyOK || get(t, res, "rotated") != false {
 				t.Fatalf("%s verify of a SHA-1 auth hash written by %s: %s", v.name, w.name, mustJSON(t, res))
+			}
+		}
+	}
+
+	// 4.1+: a hash made with a SECRET_KEY_FALLBACKS entry is accepted, the
+	// key cycled and the hash rewritten with SECRET_KEY; 3.2 flushes it.
+	fallbacks, _ := cfg["SECRET_KEY_FALLBACKS"].([]string)
+	if len(fallbacks) == 0 {
+		return
+	}
+	old := make(map[string]any, len(cfg))
+	for k, v := range cfg {
+		old[k] = v
+	}
+	old["SECRET_KEY"] = fallbacks[0]
+	delete(old, "SECRET_KEY_FALLBACKS")
+	oldSettings, err := djangosession.LoadSettings([]byte(mustJSON(t, toPy(old))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotates := !targetBefore(cfg, 4, 1)
+	hash = fmt.Sprintf("pbkdf2_sha256$600000$%s$%s=", g.utf8(8), g.utf8(20))
+	data = obj("_auth_user_id", "42", "_auth_user_backend", "django.contrib.auth.backends.ModelBackend",
+		"_auth_user_hash", djangosession.SessionAuthHash(oldSettings, hash))
+	for _, w := range []side{goSide, djSide} {
+		for _, v := range []side{djSide, goSide} {
+			key := str(t, must(t, w, "write", nil, obj("data", data)), "session_key")
+			args, stdin := keyArgs(key, nil)
+			res := must(t, v, "verify-auth", append(args, hash), stdin)
+			if get(t, res, "accepted") != rotates || get(t, res, "rotated") != rotates || get(t, res, "flushed") != !rotates {
+				t.Fatalf("%s verify of a fallback-key auth hash written by %s: %s", v.name, w.name, mustJSON(t, res))
+			}
+			if !rotates {
+				continue
+			}
+			after, ok := get(t, res, "session_key_after").(string)
+			if !ok || after == key {
+				t.Fatalf("%s verify of a fallback-key auth hash kept the key: %s", v.name, mustJSON(t, res))
+			}
+			want := data.Clone()
+			want.Set("_auth_user_hash", djangosession.SessionAuthHash(settings, hash))
+			checkSessionData(t, "fallback rotation", after, want, v, goSide, djSide)
+			if !isCookie {
+				for _, s := range []side{goSide, djSide} {
+					args, stdin := keyArgs(key, nil)
+					if out := must(t, s, "read", args, stdin); get(t, out, "exists") != false {
+						t.Fatalf("%s still reads the key %s cycled away", s.name, v.name)
+					}
+				}
 			}
 		}
 	}

@@ -173,31 +173,68 @@ type written struct {
 }
 
 // randomExpiry returns the protocol's expiry and the _session_expiry value
-// Django 3.2 stores for it (nil: none).
+// the target release stores for it (nil: none).
 func randomExpiry(g gen, cfg map[string]any) (any, any, bool) {
 	pickle := cfg["SESSION_SERIALIZER"] != nil
+	isoString := !targetBefore(cfg, 4, 1) // 4.1+ stores set_expiry(datetime) as isoformat()
 	switch n := g.r.IntN(5); {
 	case n == 0:
 		return nil, nil, false
 	case n == 1:
 		return int64(0), int64(0), true
-	case n == 2 && pickle:
-		// An absolute expiry: 3.2 stores the datetime itself.
+	case n == 2 && (pickle || isoString):
+		// An absolute expiry: 3.2 stores the datetime itself (pickle only:
+		// its JSON serializer cannot), later releases its isoformat().
 		t := time.Now().Add(time.Duration(1+g.r.IntN(100000)) * time.Second).UTC().Truncate(time.Second)
 		iso := t.Format("2006-01-02T15:04:05+00:00")
-		var stored any = pyvalue.DateTime{Year: t.Year(), Month: int(t.Month()), Day: t.Day(), Hour: t.Hour(),
-			Minute: t.Minute(), Second: t.Second(), TZ: pyvalue.UTC()}
-		if !cfg["USE_TZ"].(bool) {
-			loc, _ := time.LoadLocation(cfg["TIME_ZONE"].(string))
-			l := t.In(loc)
-			stored = pyvalue.DateTime{Year: l.Year(), Month: int(l.Month()), Day: l.Day(), Hour: l.Hour(),
-				Minute: l.Minute(), Second: l.Second()}
+		if useTZ(cfg) {
+			if isoString {
+				return iso, iso, true
+			}
+			return iso, pyvalue.DateTime{Year: t.Year(), Month: int(t.Month()), Day: t.Day(), Hour: t.Hour(),
+				Minute: t.Minute(), Second: t.Second(), TZ: pyvalue.UTC()}, true
 		}
-		return iso, stored, true
+		// Without USE_TZ the app's datetime is naive local time.
+		loc, err := time.LoadLocation(timeZone(cfg))
+		if err != nil {
+			panic(err)
+		}
+		l := t.In(loc)
+		if isoString {
+			return iso, l.Format("2006-01-02T15:04:05"), true
+		}
+		return iso, pyvalue.DateTime{Year: l.Year(), Month: int(l.Month()), Day: l.Day(), Hour: l.Hour(),
+			Minute: l.Minute(), Second: l.Second()}, true
 	default:
 		n := int64(60 + g.r.IntN(1_000_000))
 		return n, n, true
 	}
+}
+
+// targetBefore reports whether the config's TARGET_DJANGO_VERSION (X.Y) is
+// older than major.minor.
+func targetBefore(cfg map[string]any, major, minor int) bool {
+	var x, y int
+	if _, err := fmt.Sscanf(cfg["TARGET_DJANGO_VERSION"].(string), "%d.%d", &x, &y); err != nil {
+		panic(err)
+	}
+	return x < major || x == major && y < minor
+}
+
+// useTZ is the config's USE_TZ, or the target's default (True from 5.0).
+func useTZ(cfg map[string]any) bool {
+	if b, ok := cfg["USE_TZ"].(bool); ok {
+		return b
+	}
+	return !targetBefore(cfg, 5, 0)
+}
+
+// timeZone is the config's TIME_ZONE, or Django's default.
+func timeZone(cfg map[string]any) string {
+	if z, ok := cfg["TIME_ZONE"].(string); ok {
+		return z
+	}
+	return "America/Chicago"
 }
 
 func engineScenario(t *testing.T, b backend, cfg map[string]any, g gen, goSide, djSide side) {

@@ -16,10 +16,10 @@ import (
 	"github.com/djsession/djsession/pyvalue"
 )
 
-// django starts a Django peer process for cfg.
+// django starts a peer process of the Django release cfg targets.
 func django(t *testing.T, cfg map[string]any) *peer.Proc {
 	t.Helper()
-	return peer.Django(t).Start(t, cfg)
+	return peer.DjangoAt(t, cfg["TARGET_DJANGO_VERSION"].(string)).Start(t, cfg)
 }
 
 func djangoDo(t *testing.T, p *peer.Proc, sub string, args []string, stdin any) peer.Result {

@@ -1,6 +1,7 @@
 // Package peer runs the two implementations of the djsession machine
-// protocol (shared/CLI_PROTOCOL.md) from tests: real Django 3.2, through the
-// Python script testdata/django_peer.py, and the Go CLI cmd/djsession. Both
+// protocol (shared/CLI_PROTOCOL.md) from tests: real Django (3.2 by default;
+// 4.2 and 5.2 through DjangoAt), through the Python script
+// testdata/django_peer.py, and the Go CLI cmd/djsession. Both
 // answer with the same Result type, so an interoperability test can let one
 // side write and the other read, in both directions.
 //
@@ -36,6 +37,15 @@ import (
 // database and cache client libraries; the pyenv python3 on PATH has none.
 // The environment variable DJS_PYTHON overrides it.
 const Python = "/usr/bin/python3"
+
+// PeerRoot is where scripts/setup.sh unpacks the Django releases that
+// Debian 12 does not ship, one tree per release (django-4.2, django-5.2); the
+// environment variable DJS_PEER_ROOT overrides it.
+const PeerRoot = "/opt/djsession-peers"
+
+// Versions returns the Django releases the live tests can pair with:
+// Debian 12's python3-django first, then those under PeerRoot.
+func Versions() []string { return []string{"3.2", "4.2", "5.2"} }
 
 // callTimeout bounds one protocol call; a hung peer fails the test instead
 // of hanging the whole suite until go test's global timeout.
@@ -181,21 +191,66 @@ type Impl struct {
 	name string
 	// argv is the command line before [--config ...] SUBCOMMAND.
 	argv []string
+	// env is added to the environment of every process.
+	env []string
 	// batch reports whether the implementation has the peer's batch mode.
 	batch bool
 }
 
-// Name is "django" or "go".
+// Name is "go", "django" (3.2) or "django-X.Y".
 func (im *Impl) Name() string { return im.name }
 
 // String is Name.
 func (im *Impl) String() string { return im.name }
 
-// Django returns the Python peer running real Django, after Require.
+// Django returns the Python peer running real Django 3.2, after Require.
 func Django(tb testing.TB) *Impl {
 	tb.Helper()
 	Require(tb)
 	return &Impl{name: "django", argv: []string{python(), Script(tb)}, batch: true}
+}
+
+// DjangoAt returns the Python peer running Django release v, one of
+// Versions, after RequireVersion: the same interpreter and client
+// libraries, with the release's tree first on PYTHONPATH.
+func DjangoAt(tb testing.TB, v string) *Impl {
+	tb.Helper()
+	RequireVersion(tb, v)
+	if v == "3.2" {
+		return Django(tb)
+	}
+	return &Impl{name: "django-" + v, argv: []string{python(), Script(tb)}, env: versionEnv(v), batch: true}
+}
+
+// RequireVersion is Require for Django release v: the test stops (a
+// failure under CI=true) when that release does not import.
+func RequireVersion(tb testing.TB, v string) {
+	tb.Helper()
+	Require(tb)
+	if v == "3.2" {
+		return
+	}
+	if err := versionOK(v); err != nil {
+		testenv.Need(tb, "the Django "+v+" peer (run scripts/setup.sh: "+err.Error()+")")
+	}
+}
+
+// versionEnv is the environment that selects Django release v.
+func versionEnv(v string) []string {
+	root := os.Getenv("DJS_PEER_ROOT")
+	if root == "" {
+		root = PeerRoot
+	}
+	return []string{"PYTHONPATH=" + filepath.Join(root, "django-"+v, "usr", "lib", "python3", "dist-packages")}
+}
+
+// command is exec.Command with the implementation's environment.
+func (im *Impl) command(ctx context.Context, argv []string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	if len(im.env) > 0 {
+		cmd.Env = append(os.Environ(), im.env...)
+	}
+	return cmd
 }
 
 // CLI returns the Go implementation: cmd/djsession, built once per test
@@ -229,7 +284,7 @@ func (im *Impl) Run(tb testing.TB, cfg map[string]any, sub string, args []string
 	argv = append(argv, args...)
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd := im.command(ctx, argv)
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdinJSON(tb, stdin))
 	}
@@ -300,7 +355,7 @@ func (im *Impl) Start(tb testing.TB, cfg map[string]any) *Proc {
 		argv = append(argv, "--config", string(mustJSON(tb, cfg)))
 	}
 	argv = append(argv, "batch")
-	p.cmd = exec.Command(argv[0], argv[1:]...)
+	p.cmd = im.command(context.Background(), argv)
 	p.stderr = &syncBuffer{}
 	p.cmd.Stderr = p.stderr
 	var err error
@@ -468,6 +523,9 @@ var (
 	pythonOnce sync.Once
 	pythonErr  error
 
+	versionMu   sync.Mutex
+	versionErrs = map[string]error{}
+
 	buildOnce sync.Once
 	buildPath string
 	buildErr  error
@@ -486,6 +544,27 @@ func pythonOK() error {
 		}
 	})
 	return pythonErr
+}
+
+// versionOK checks once per release that it imports as that release.
+func versionOK(v string) error {
+	versionMu.Lock()
+	defer versionMu.Unlock()
+	if err, done := versionErrs[v]; done {
+		return err
+	}
+	cmd := exec.Command(python(), "-c", "import django; print(django.get_version())")
+	cmd.Env = append(os.Environ(), versionEnv(v)...)
+	out, err := cmd.CombinedOutput()
+	got := string(bytes.TrimSpace(out))
+	switch {
+	case err != nil:
+		err = fmt.Errorf("%s cannot import django with %s: %v: %s", python(), versionEnv(v)[0], err, got)
+	case got != v && !strings.HasPrefix(got, v+"."):
+		err = fmt.Errorf("%s imports Django %s, not %s", versionEnv(v)[0], got, v)
+	}
+	versionErrs[v] = err
+	return err
 }
 
 // buildCLI compiles cmd/djsession into a temporary directory once per test
@@ -597,7 +676,7 @@ func (im *Impl) StartHTTP(tb testing.TB, cfg map[string]any) string {
 		argv = append(argv, "--config", string(mustJSON(tb, cfg)))
 	}
 	argv = append(argv, "http", "0")
-	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd := im.command(context.Background(), argv)
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()

@@ -72,6 +72,62 @@ func TestCapabilities(t *testing.T) {
 	}
 }
 
+// TestReleases: the later releases run through the same script, each
+// reporting its own version and its own differences from 3.2: fallback
+// secrets, no SHA-1 signatures, no pre-3.1 session format, RedisCache, and
+// no PickleSerializer from 5.0.
+func TestReleases(t *testing.T) {
+	old := map[string]any{"SECRET_KEY": "old-" + specSecret}
+	rotated := map[string]any{"SECRET_KEY": specSecret, "SECRET_KEY_FALLBACKS": []string{"old-" + specSecret}}
+	for _, v := range peer.Versions()[1:] {
+		t.Run(v, func(t *testing.T) {
+			dj := peer.DjangoAt(t, v)
+			if dj.Name() != "django-"+v {
+				t.Errorf("Name() = %q", dj.Name())
+			}
+			m := dj.Run(t, nil, "capabilities", nil, nil).OK(t).Map(t)
+			if !strings.HasPrefix(m["implementation"].(string), "django "+v+".") {
+				t.Errorf("implementation = %v", m["implementation"])
+			}
+			serializers := `["json","pickle"]`
+			if v >= "5.0" {
+				serializers = `["json"]`
+			}
+			for key, want := range map[string]string{
+				"serializers":          serializers,
+				"cache_backends":       `["pymemcache","pylibmc","redis"]`,
+				"hashing_algorithms":   `["sha256"]`,
+				"secret_key_fallbacks": `true`,
+			} {
+				if got, _ := json.Marshal(m[key]); string(got) != want {
+					t.Errorf("%s = %s, want %s", key, got, want)
+				}
+			}
+			token := dj.Run(t, old, "dumps", nil, map[string]any{"value": "hello"}).OK(t).Str(t, "token")
+			res := dj.Batch(t, rotated, []peer.Call{
+				{Sub: "loads", Stdin: map[string]any{"token": token}},
+				{Sub: "loads", Config: old, Stdin: map[string]any{"token": token}},
+				{Sub: "loads", Config: map[string]any{"SECRET_KEY": specSecret}, Stdin: map[string]any{"token": token}},
+				// SHA-1 (DJANGO_FORMATS §2.7), verified by 3.2 only.
+				{Sub: "loads", Config: map[string]any{"SECRET_KEY": specSecret}, Stdin: map[string]any{"token": "ImhlbGxvIg:1r31eq:m-yF-dZwTXNbvSjo1O4wemx30h8"}},
+				// The pre-3.1 session format, read by 3.2 only.
+				{Sub: "decode", Stdin: map[string]any{"session_data": "NWQ3MDg0MzZmZGFlN2M1M2ZkMWU4OWE2MTBiZWZmZTZiNmFiNzc3YTp7ImEiOjF9"}},
+			})
+			for i, want := range []int{0, 0, 1, 1, 0} {
+				if res[i].RC != want {
+					t.Errorf("call %d: want exit %d, got %s", i, want, res[i])
+				}
+			}
+			if got := res[0].OK(t).Str(t, "value"); got != "hello" {
+				t.Errorf("loads with a fallback key = %q", got)
+			}
+			if d := res[4].OK(t); d.Bool(t, "valid") || d.Dict(t, "data").Len() != 0 {
+				t.Errorf("decode of the pre-3.1 format: %s", d)
+			}
+		})
+	}
+}
+
 func TestUsageAndUnsupported(t *testing.T) {
 	cfg := map[string]any{"SECRET_KEY": specSecret, "USE_TZ": true}
 	redis := map[string]any{"SECRET_KEY": specSecret, "SESSION_ENGINE": engine("cache"),
