@@ -52,75 +52,83 @@ func httpGet(t *testing.T, base, path, cookie string) httpAnswer {
 }
 
 // TestHTTPInterop pairs the Go CLI's http subcommand (the library's
-// middleware) with the Django peer's (Django 3.2's SessionMiddleware) on one
-// SQLite database, one session directory or one SECRET_KEY: what one sets
-// the other reads, in both directions, both answer /get identically, and a
-// flush on either removes the session for both.
+// middleware) with the Django peer's (the SessionMiddleware of Django 3.2,
+// 4.2 and 5.2, each the target of its run) on one SQLite database, one
+// session directory or one SECRET_KEY: what one sets the other reads, in
+// both directions, both answer /get identically, and a flush on either
+// removes the session for both.
 func TestHTTPInterop(t *testing.T) {
 	peer.Require(t)
-	for _, engine := range []string{"db", "file", "signed_cookies"} {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			cfg := map[string]any{"SECRET_KEY": testSecret, "TARGET_DJANGO_VERSION": "3.2",
-				"SESSION_ENGINE": "django.contrib.sessions.backends." + engine}
-			switch engine {
-			case "db":
-				cfg["DATABASES"] = map[string]any{"default": map[string]any{
-					"ENGINE": "django.db.backends.sqlite3", "NAME": filepath.Join(t.TempDir(), "db.sqlite3")}}
-				if r := goRun(t, cfg, "migrate", nil, nil); r.RC != exitOK {
-					t.Fatalf("migrate: %s", r.Stdout)
+	for _, version := range peer.Versions() {
+		for _, engine := range []string{"db", "file", "signed_cookies"} {
+			t.Run(version+"/"+engine, func(t *testing.T) {
+				t.Parallel()
+				httpInterop(t, version, engine)
+			})
+		}
+	}
+}
+
+func httpInterop(t *testing.T, version, engine string) {
+	cfg := map[string]any{"SECRET_KEY": testSecret, "TARGET_DJANGO_VERSION": version,
+		"SESSION_ENGINE": "django.contrib.sessions.backends." + engine}
+	switch engine {
+	case "db":
+		cfg["DATABASES"] = map[string]any{"default": map[string]any{
+			"ENGINE": "django.db.backends.sqlite3", "NAME": filepath.Join(t.TempDir(), "db.sqlite3")}}
+		if r := goRun(t, cfg, "migrate", nil, nil); r.RC != exitOK {
+			t.Fatalf("migrate: %s", r.Stdout)
+		}
+	case "file":
+		cfg["SESSION_FILE_PATH"] = t.TempDir()
+	}
+	cli, dj := peer.CLI(t), peer.DjangoAt(t, version)
+	urls := map[string]string{
+		cli.Name(): cli.StartHTTP(t, cfg),
+		dj.Name():  dj.StartHTTP(t, cfg),
+	}
+	for _, p := range [][2]*peer.Impl{{cli, dj}, {dj, cli}} {
+		w, r := urls[p[0].Name()], urls[p[1].Name()]
+		t.Run(p[0].Name()+"-sets-"+p[1].Name()+"-reads", func(t *testing.T) {
+			set := httpGet(t, w, "/set?a=1&b=h%C3%A9llo+w%C3%B6rld&a=2&c=&%F0%9F%98%80=x", "")
+			if set.status != 200 || set.cookie == "" || set.cookie == `""` || set.vary != "Cookie" {
+				t.Fatalf("set: %+v", set)
+			}
+			// Both sides answer the same for the same session.
+			var gets []httpAnswer
+			for _, base := range []string{w, r} {
+				gets = append(gets, httpGet(t, base, "/get?k=b", set.cookie))
+			}
+			if g := gets[1]; g.body["exists"] != true || g.body["value"] != "héllo wörld" {
+				t.Fatalf("get: %+v", g)
+			}
+			if !reflect.DeepEqual(gets[0], gets[1]) {
+				t.Errorf("/get differs:\n %s %+v\n %s %+v", p[0], gets[0], p[1], gets[1])
+			}
+			data := gets[1].body["data"].(map[string]any)
+			if want := map[string]any{"a": "2", "b": "héllo wörld", "c": "", "😀": "x"}; !reflect.DeepEqual(data, want) {
+				t.Errorf("data %v, want %v", data, want)
+			}
+			upd := httpGet(t, r, "/set?d=4", set.cookie)
+			if upd.cookie == "" || (engine != "signed_cookies" && upd.cookie != set.cookie) {
+				t.Fatalf("update: %+v (key was %q)", upd, set.cookie)
+			}
+			if back := httpGet(t, w, "/get?k=d", upd.cookie); back.body["value"] != "4" {
+				t.Errorf("read back: %+v", back)
+			}
+			fl := httpGet(t, r, "/flush", upd.cookie)
+			del := `sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax`
+			if len(fl.setCookie) != 1 || fl.setCookie[0] != del {
+				t.Errorf("flush: Set-Cookie %q", fl.setCookie)
+			}
+			if engine == "signed_cookies" {
+				return // a signed cookie cannot be revoked server-side (as in Django)
+			}
+			for _, base := range []string{w, r} {
+				after := httpGet(t, base, "/get?k=a", upd.cookie)
+				if after.body["exists"] != false || len(after.setCookie) != 1 || after.setCookie[0] != del {
+					t.Errorf("after flush (%s): %+v", base, after)
 				}
-			case "file":
-				cfg["SESSION_FILE_PATH"] = t.TempDir()
-			}
-			urls := map[string]string{
-				"go":     peer.CLI(t).StartHTTP(t, cfg),
-				"django": peer.Django(t).StartHTTP(t, cfg),
-			}
-			for _, p := range peer.Pairs(t) {
-				w, r := urls[p[0].Name()], urls[p[1].Name()]
-				t.Run(p[0].Name()+"-sets-"+p[1].Name()+"-reads", func(t *testing.T) {
-					set := httpGet(t, w, "/set?a=1&b=h%C3%A9llo+w%C3%B6rld&a=2&c=&%F0%9F%98%80=x", "")
-					if set.status != 200 || set.cookie == "" || set.cookie == `""` || set.vary != "Cookie" {
-						t.Fatalf("set: %+v", set)
-					}
-					// Both sides answer the same for the same session.
-					var gets []httpAnswer
-					for _, base := range []string{w, r} {
-						gets = append(gets, httpGet(t, base, "/get?k=b", set.cookie))
-					}
-					if g := gets[1]; g.body["exists"] != true || g.body["value"] != "héllo wörld" {
-						t.Fatalf("get: %+v", g)
-					}
-					if !reflect.DeepEqual(gets[0], gets[1]) {
-						t.Errorf("/get differs:\n %s %+v\n %s %+v", p[0], gets[0], p[1], gets[1])
-					}
-					data := gets[1].body["data"].(map[string]any)
-					if want := map[string]any{"a": "2", "b": "héllo wörld", "c": "", "😀": "x"}; !reflect.DeepEqual(data, want) {
-						t.Errorf("data %v, want %v", data, want)
-					}
-					upd := httpGet(t, r, "/set?d=4", set.cookie)
-					if upd.cookie == "" || (engine != "signed_cookies" && upd.cookie != set.cookie) {
-						t.Fatalf("update: %+v (key was %q)", upd, set.cookie)
-					}
-					if back := httpGet(t, w, "/get?k=d", upd.cookie); back.body["value"] != "4" {
-						t.Errorf("read back: %+v", back)
-					}
-					fl := httpGet(t, r, "/flush", upd.cookie)
-					del := `sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax`
-					if len(fl.setCookie) != 1 || fl.setCookie[0] != del {
-						t.Errorf("flush: Set-Cookie %q", fl.setCookie)
-					}
-					if engine == "signed_cookies" {
-						return // a signed cookie cannot be revoked server-side (as in Django)
-					}
-					for _, base := range []string{w, r} {
-						after := httpGet(t, base, "/get?k=a", upd.cookie)
-						if after.body["exists"] != false || len(after.setCookie) != 1 || after.setCookie[0] != del {
-							t.Errorf("after flush (%s): %+v", base, after)
-						}
-					}
-				})
 			}
 		})
 	}

@@ -50,6 +50,8 @@ func TestInteropSigning(t *testing.T) {
 	}{
 		{"sha256", map[string]any{"SECRET_KEY": testSecret, "TARGET_DJANGO_VERSION": "3.2"}},
 		{"sha1", map[string]any{"SECRET_KEY": testSecret, "TARGET_DJANGO_VERSION": "3.2", "DEFAULT_HASHING_ALGORITHM": "sha1"}},
+		{"4.2", map[string]any{"SECRET_KEY": testSecret, "TARGET_DJANGO_VERSION": "4.2", "SECRET_KEY_FALLBACKS": []string{"old"}}},
+		{"5.2", map[string]any{"SECRET_KEY": testSecret, "TARGET_DJANGO_VERSION": "5.2"}},
 	} {
 		t.Run(variant.name, func(t *testing.T) {
 			dj := django(t, variant.cfg)
@@ -106,8 +108,14 @@ func codecConfigs() []struct {
 		pickle bool
 	}
 	for _, engine := range []string{"db", "signed_cookies"} {
-		for _, ser := range []string{"json", "pickle", "json-sha1"} {
-			cfg := map[string]any{"SECRET_KEY": testSecret, "TARGET_DJANGO_VERSION": "3.2",
+		// 3.2 in every form; the later releases (no SHA-1, and no pickle
+		// from 5.0) through Django 4.2 and 5.2 themselves.
+		for _, ser := range []string{"json", "pickle", "json-sha1", "4.2/json", "4.2/pickle", "5.2/json"} {
+			version := "3.2"
+			if v, rest, ok := strings.Cut(ser, "/"); ok {
+				version, ser = v, rest
+			}
+			cfg := map[string]any{"SECRET_KEY": testSecret, "TARGET_DJANGO_VERSION": version,
 				"SESSION_ENGINE": "django.contrib.sessions.backends." + engine}
 			switch ser {
 			case "pickle":
@@ -117,11 +125,15 @@ func codecConfigs() []struct {
 				// pre-3.1 format, cookies are signed with SHA-1.
 				cfg["DEFAULT_HASHING_ALGORITHM"] = "sha1"
 			}
+			name := engine + "/" + ser
+			if version != "3.2" {
+				name = version + "/" + name
+			}
 			out = append(out, struct {
 				name   string
 				cfg    map[string]any
 				pickle bool
-			}{engine + "/" + ser, cfg, ser == "pickle"})
+			}{name, cfg, ser == "pickle"})
 		}
 	}
 	return out
