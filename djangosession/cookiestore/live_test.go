@@ -39,12 +39,21 @@ func liveStore(t *testing.T, cfg map[string]any) *Store {
 	return st
 }
 
+// TestLiveCookieInterop pairs the store with Django 3.2, 4.2 and 5.2, each
+// the target of its run: write, read, modify, cycle and delete from either
+// side, tampered and truncated cookies, values moved between engines, and
+// (4.1+) SECRET_KEY_FALLBACKS.
 func TestLiveCookieInterop(t *testing.T) {
-	peer.Require(t)
+	for _, v := range peer.Versions() {
+		t.Run(v, func(t *testing.T) { liveCookieInterop(t, v) })
+	}
+}
+
+func liveCookieInterop(t *testing.T, version string) {
 	ctx := context.Background()
-	cfg := liveConfig(nil)
+	cfg := liveConfig(map[string]any{"TARGET_DJANGO_VERSION": version})
 	st := liveStore(t, cfg)
-	dj := peer.Django(t).Start(t, cfg)
+	dj := peer.DjangoAt(t, version).Start(t, cfg)
 	read := func(key string) (bool, *pyvalue.Dict) {
 		t.Helper()
 		r := dj.Do(t, peer.Call{Sub: "read", Args: []string{"-"}, Stdin: map[string]any{"key": key}}).OK(t)
@@ -173,16 +182,56 @@ func TestLiveCookieInterop(t *testing.T) {
 	if dec.Bool(t, "valid") {
 		t.Fatal("Django's file engine decodes a Go cookie")
 	}
+
+	// A rotated SECRET_KEY: cookies signed with the old key load where it
+	// is a fallback (4.1+), on both sides, and nowhere else.
+	if version < "4.1" {
+		return
+	}
+	oldCfg := copyMap(cfg)
+	oldCfg["SECRET_KEY"] = "old-" + specSecret
+	rotated := copyMap(cfg)
+	rotated["SECRET_KEY_FALLBACKS"] = []string{"old-" + specSecret}
+	old := djangosession.Record{Data: dictOf("signed", "with the old key")}
+	if err := liveStore(t, oldCfg).Save(ctx, &old, true); err != nil {
+		t.Fatal(err)
+	}
+	djOld := dj.Do(t, peer.Call{Config: oldCfg, Sub: "write", Stdin: map[string]any{"data": map[string]any{"signed": "by django, old key"}}}).OK(t).Str(t, "session_key")
+	stRotated := liveStore(t, rotated)
+	for _, k := range []string{old.Key, djOld} {
+		r := dj.Do(t, peer.Call{Config: rotated, Sub: "read", Args: []string{"-"}, Stdin: map[string]any{"key": k}}).OK(t)
+		if !r.Bool(t, "exists") {
+			t.Fatalf("Django with the fallback refuses %.40s", k)
+		}
+		if err := stRotated.Load(ctx, &djangosession.Record{Key: k}); err != nil {
+			t.Fatalf("Go with the fallback refuses %.40s: %v", k, err)
+		}
+		if ok, _ := read(k); ok {
+			t.Fatalf("Django without the fallback accepts %.40s", k)
+		}
+		if err := st.Load(ctx, &djangosession.Record{Key: k}); !errors.Is(err, djangosession.ErrNotFound) {
+			t.Fatalf("Go without the fallback accepts %.40s: %v", k, err)
+		}
+	}
 }
 
 // TestLiveCookieExpiry: SESSION_COOKIE_AGE=2 and real waiting: a cookie
-// written by either side is valid at once and expired for both after 3 s.
+// written by either side is valid at once and expired for both after 3 s,
+// with each release.
 func TestLiveCookieExpiry(t *testing.T) {
-	peer.Require(t)
+	for _, v := range peer.Versions() {
+		t.Run(v, func(t *testing.T) {
+			t.Parallel()
+			liveCookieExpiry(t, v)
+		})
+	}
+}
+
+func liveCookieExpiry(t *testing.T, version string) {
 	ctx := context.Background()
-	cfg := liveConfig(map[string]any{"SESSION_COOKIE_AGE": 2})
+	cfg := liveConfig(map[string]any{"SESSION_COOKIE_AGE": 2, "TARGET_DJANGO_VERSION": version})
 	st := liveStore(t, cfg)
-	dj := peer.Django(t).Start(t, cfg)
+	dj := peer.DjangoAt(t, version).Start(t, cfg)
 	read := func(key string) bool {
 		t.Helper()
 		return dj.Do(t, peer.Call{Sub: "read", Args: []string{"-"}, Stdin: map[string]any{"key": key}}).OK(t).Bool(t, "exists")

@@ -15,7 +15,7 @@ import (
 )
 
 // live is one shared session directory used by Go (this package) and real
-// Django 3.2 (the peer, one process for the whole test).
+// Django (the peer of one release, one process for the whole test).
 type live struct {
 	t   *testing.T
 	ctx context.Context
@@ -24,24 +24,33 @@ type live struct {
 	dj  *peer.Proc
 }
 
-func newLive(t *testing.T, cookieAge int64) *live {
-	peer.Require(t)
+// forVersions runs f as a subtest per Django release of the live peers.
+func forVersions(t *testing.T, f func(t *testing.T, version string)) {
+	for _, v := range peer.Versions() {
+		t.Run(v, func(t *testing.T) {
+			t.Parallel()
+			f(t, v)
+		})
+	}
+}
+
+func newLive(t *testing.T, version string, cookieAge int64) *live {
 	dir := t.TempDir()
 	cfg := map[string]any{
-		"TARGET_DJANGO_VERSION": "3.2",
+		"TARGET_DJANGO_VERSION": version,
 		"SECRET_KEY":            specSecret,
 		"SESSION_ENGINE":        "django.contrib.sessions.backends.file",
 		"SESSION_FILE_PATH":     dir,
 		"SESSION_COOKIE_AGE":    cookieAge,
 		"USE_TZ":                true,
 	}
-	s := settingsFor(t, cfg, "3.2.25", dir)
+	s := settingsFor(t, cfg, version, dir)
 	st, err := New(s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	l := &live{t: t, ctx: context.Background(), dir: dir, st: st, dj: peer.Django(t).Start(t, cfg)}
+	l := &live{t: t, ctx: context.Background(), dir: dir, st: st, dj: peer.DjangoAt(t, version).Start(t, cfg)}
 	// Start Django now (it takes a while on a loaded machine), so that
 	// timed steps measure only the calls.
 	if ok, _ := l.djRead("warmup000000000000000000000000aa"); ok {
@@ -88,8 +97,10 @@ func (l *live) djRead(key string) (bool, *pyvalue.Dict) {
 	return res.Bool(l.t, "exists"), res.Dict(l.t, "data")
 }
 
-func TestLiveFileInterop(t *testing.T) {
-	l := newLive(t, 1209600)
+func TestLiveFileInterop(t *testing.T) { forVersions(t, liveFileInterop) }
+
+func liveFileInterop(t *testing.T, version string) {
+	l := newLive(t, version, 1209600)
 	ctx := l.ctx
 
 	// Go writes, Django reads.
@@ -199,13 +210,54 @@ func TestLiveFileInterop(t *testing.T) {
 	if _, k, err := l.goRead(k4); err != nil || k != k4 {
 		t.Fatalf("Go expired an int-expiry session: %v", err)
 	}
+
+	// 4.1+ stores set_expiry(datetime) as an ISO string, which then rules
+	// over the mtime: a future one keeps an old file alive, a past one
+	// expires a fresh file (Django deletes it and starts a new session).
+	if version < "4.1" {
+		return
+	}
+	iso := func(d time.Duration) string { return time.Now().Add(d).UTC().Format("2006-01-02T15:04:05+00:00") }
+	k5 := l.goWrite(dictOf("_session_expiry", iso(time.Hour), "a", int64(1)))
+	os.Chtimes(filepath.Join(l.dir, "sessionid"+k5), old, old)
+	if ok, _ := l.djRead(k5); !ok {
+		t.Fatal("Django expired a session whose ISO expiry is ahead")
+	}
+	if _, k, err := l.goRead(k5); err != nil || k != k5 {
+		t.Fatalf("Go expired a session whose ISO expiry is ahead: %v", err)
+	}
+	past := dictOf("_session_expiry", iso(-time.Minute), "a", int64(1))
+	if ok, _ := l.djRead(l.goWrite(past)); ok {
+		t.Fatal("Django reads a session whose ISO expiry is past")
+	}
+	if d, k, err := l.goRead(l.djWriteDict(past)); err != nil || d.Len() != 0 || k == "" {
+		t.Fatalf("Go on Django's session whose ISO expiry is past: %v %q %v", d, k, err)
+	}
+}
+
+// djWriteDict stores d as a Django file session through encode: write
+// cannot set a raw _session_expiry.
+func (l *live) djWriteDict(d *pyvalue.Dict) string {
+	l.t.Helper()
+	in, err := pyvalue.MarshalJSON(dictOf("data", d))
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	enc := l.dj.Do(l.t, peer.Call{Sub: "encode", Stdin: in}).OK(l.t).Str(l.t, "session_data")
+	k := l.goWrite(dictOf())
+	if err := os.WriteFile(filepath.Join(l.dir, "sessionid"+k), []byte(enc), 0o600); err != nil {
+		l.t.Fatal(err)
+	}
+	return k
 }
 
 // TestLiveFileExpiry uses SESSION_COOKIE_AGE=2 and real waiting: sessions
 // written by either side expire for both at the same age, and clear-expired
 // of either side removes the other's expired files only.
-func TestLiveFileExpiry(t *testing.T) {
-	l := newLive(t, 2)
+func TestLiveFileExpiry(t *testing.T) { forVersions(t, liveFileExpiry) }
+
+func liveFileExpiry(t *testing.T, version string) {
+	l := newLive(t, version, 2)
 	gk := l.goWrite(dictOf("a", int64(1)))
 	dk := l.djWrite(map[string]any{"b": 2})
 	if ok, _ := l.djRead(gk); !ok {
@@ -292,9 +344,13 @@ func TestLiveFileExpiry(t *testing.T) {
 
 // TestLiveDecodeRaises: verified data that is not a payload makes Django
 // 3.2's decode raise (its pre-3.1 retry fails in base64), and its file load
-// lets that escape; Go's Load reports a DecodeError the same way.
-func TestLiveDecodeRaises(t *testing.T) {
-	l := newLive(t, 1209600)
+// lets that escape; Go's Load reports a DecodeError the same way. Later
+// releases have no such retry and turn it into an empty session, as Go
+// does for them.
+func TestLiveDecodeRaises(t *testing.T) { forVersions(t, liveDecodeRaises) }
+
+func liveDecodeRaises(t *testing.T, version string) {
+	l := newLive(t, version, 1209600)
 	signer, err := l.st.settings.NewSigner("django.contrib.sessions.SessionStore")
 	if err != nil {
 		t.Fatal(err)
