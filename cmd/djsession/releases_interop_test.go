@@ -46,7 +46,7 @@ func laterBackends() []backend {
 // clear-expired, login and get_user, SHA-1 and fallback-key auth hashes)
 // between the CLI and real Django 4.2 and 5.2, TARGET_DJANGO_VERSION set
 // to the peer's release, on every engine and cache client. Each set-up
-// takes one of the variants in turn: time zones on and off, Django's own
+// takes two of the variants in turn: time zones on and off, Django's own
 // defaults (USE_TZ is True from 5.0 only) and, before 5.0, PickleSerializer.
 func TestInteropReleases(t *testing.T) {
 	rnd := newRand(t)
@@ -66,38 +66,40 @@ func TestInteropReleases(t *testing.T) {
 			variants = append(variants, variant{"tz-chicago/pickle", true, "America/Chicago", true})
 		}
 		for i, b := range laterBackends() {
-			v := variants[i%len(variants)]
-			g := gen{r: rand.New(rand.NewPCG(rnd.Uint64(), rnd.Uint64())), pickle: v.pickle}
-			t.Run(version+"/"+b.name+"/"+v.name, func(t *testing.T) {
-				peer.RequireVersion(t, version)
-				cfg := b.cfg(t)
-				cfg["SECRET_KEY"] = testSecret
-				cfg["SECRET_KEY_FALLBACKS"] = []string{"an-older-" + testSecret}
-				cfg["TARGET_DJANGO_VERSION"] = version
-				if v.useTZ != nil {
-					cfg["USE_TZ"] = v.useTZ
-				}
-				if v.zone != "" {
-					cfg["TIME_ZONE"] = v.zone
-				}
-				if v.pickle {
-					requirePickle(t)
-					cfg["SESSION_SERIALIZER"] = "django.contrib.sessions.serializers.PickleSerializer"
-				}
-				t.Parallel()
-				dj := django(t, cfg)
-				goSide := side{"go", func(sub string, args []string, stdin any) peer.Result {
-					return goRun(t, cfg, sub, args, stdin)
-				}}
-				djSide := side{"django-" + version, func(sub string, args []string, stdin any) peer.Result {
-					return djangoDo(t, dj, sub, args, stdin)
-				}}
-				if strings.Contains(b.name, "+cached_db") && !strings.HasPrefix(b.name, "sqlite") {
-					// engineScenario migrates only the plain db set-ups.
-					must(t, goSide, "migrate", nil, nil)
-				}
-				engineScenario(t, b, cfg, g, goSide, djSide)
-			})
+			for j := range 2 {
+				v := variants[(i+j)%len(variants)]
+				g := gen{r: rand.New(rand.NewPCG(rnd.Uint64(), rnd.Uint64())), pickle: v.pickle}
+				t.Run(version+"/"+b.name+"/"+v.name, func(t *testing.T) {
+					peer.RequireVersion(t, version)
+					cfg := b.cfg(t)
+					cfg["SECRET_KEY"] = testSecret
+					cfg["SECRET_KEY_FALLBACKS"] = []string{"an-older-" + testSecret}
+					cfg["TARGET_DJANGO_VERSION"] = version
+					if v.useTZ != nil {
+						cfg["USE_TZ"] = v.useTZ
+					}
+					if v.zone != "" {
+						cfg["TIME_ZONE"] = v.zone
+					}
+					if v.pickle {
+						requirePickle(t)
+						cfg["SESSION_SERIALIZER"] = "django.contrib.sessions.serializers.PickleSerializer"
+					}
+					t.Parallel()
+					dj := django(t, cfg)
+					goSide := side{"go", func(sub string, args []string, stdin any) peer.Result {
+						return goRun(t, cfg, sub, args, stdin)
+					}}
+					djSide := side{"django-" + version, func(sub string, args []string, stdin any) peer.Result {
+						return djangoDo(t, dj, sub, args, stdin)
+					}}
+					if strings.Contains(b.name, "+cached_db") && !strings.HasPrefix(b.name, "sqlite") {
+						// engineScenario migrates only the plain db set-ups.
+						must(t, goSide, "migrate", nil, nil)
+					}
+					engineScenario(t, b, cfg, g, goSide, djSide)
+				})
+			}
 		}
 	}
 }
