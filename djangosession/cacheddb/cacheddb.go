@@ -33,7 +33,6 @@ type Store struct {
 	cache    cachestore.Cache
 	policy   *djangosession.ExpiryPolicy
 	version  djangosession.Version
-	pymc     bool
 	logger   *slog.Logger
 	now      func() time.Time
 	settings *djangosession.Settings
@@ -61,9 +60,6 @@ func New(db *dbstore.Store, cache cachestore.Cache, s *djangosession.Settings, o
 		return nil, err
 	}
 	st := &Store{db: db, cache: cache, policy: p, version: s.Version(), now: time.Now, settings: s}
-	if m, ok := cache.(*cachestore.Memcached); ok && m.Flavor() == cachestore.FlavorPyMemcache {
-		st.pymc = true
-	}
 	for _, o := range opts {
 		o(st)
 	}
@@ -86,9 +82,11 @@ func CacheKey(key string) string { return KeyPrefix + key }
 // (the database is not read). On a miss (or any cache failure, as in
 // Django) the row is loaded from the database; if there is one, the cache
 // is refilled with a timeout of the seconds left until the row's
-// expire_date. A failing refill is ignored with PyMemcacheCache (whose
-// client swallows errors after the failed get) and is an error wrapping
-// djangosession.ErrUnavailable otherwise, as Django raises there.
+// expire_date. A failing refill is an error wrapping
+// djangosession.ErrUnavailable, as Django raises there; with
+// PyMemcacheCache it seldom comes to that, since pymemcache skips calls to
+// a server that has just failed (see cachestore.Memcached) and the get
+// before it already has.
 func (st *Store) Load(ctx context.Context, r *djangosession.Record) error {
 	k := KeyPrefix + r.Key
 	d, err := cachestore.LoadDict(ctx, st.cache, k)
@@ -106,7 +104,7 @@ func (st *Store) Load(ctx context.Context, r *djangosession.Record) error {
 	if err != nil {
 		return err
 	}
-	if err := st.cache.Set(ctx, k, r.Data, age); err != nil && !st.pymc {
+	if err := st.cache.Set(ctx, k, r.Data, age); err != nil {
 		return fmt.Errorf("cacheddb: load: refilling the cache: %w", err)
 	}
 	return nil

@@ -148,10 +148,11 @@ func sessionOf(t *testing.T, pickled []byte) *pyvalue.Dict {
 }
 
 // TestCacheDown kills memcached and checks the per-version rules of
-// DJANGO_FORMATS §4.4: a new session cannot be saved (the exists probe
-// fails); an update writes the row and then fails up to 5.0, or logs
-// "Error saving to cache" and succeeds from 5.1; a load falls back to the
-// DB, the refill failure ignored with pymemcache and an error with pylibmc.
+// DJANGO_FORMATS §4.4, each step on a fresh client as there: a new session
+// cannot be saved (the exists probe fails); an update writes the row and
+// then fails up to 5.0, or logs "Error saving to cache" and succeeds from
+// 5.1; a load falls back to the DB, the refill quietly skipped with
+// pymemcache (its get has just failed) and an error with pylibmc.
 func TestCacheDown(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -179,11 +180,15 @@ func TestCacheDown(t *testing.T) {
 			key := sess.Key()
 			kill()
 
+			st, dbs = newStores(t, tdb, s, WithLogger(slog.New(slog.NewTextHandler(&logBuf, nil))))
+			m, _ = djangosession.NewManager(st, s)
 			fresh := m.Session("")
 			fresh.Set(ctx, "n", "new")
 			if err := fresh.Save(ctx); !errors.Is(err, djangosession.ErrUnavailable) {
 				t.Fatalf("new session with the cache down: %v", err)
 			}
+			st, dbs = newStores(t, tdb, s, WithLogger(slog.New(slog.NewTextHandler(&logBuf, nil))))
+			m, _ = djangosession.NewManager(st, s)
 			upd := m.Session(key)
 			_, err := upd.Data(ctx)
 			if tc.loadFails != (err != nil) {
@@ -197,6 +202,7 @@ func TestCacheDown(t *testing.T) {
 				d.Set("a", "updated")
 				return d
 			}(), ExpiryAge: 100, ExpireDate: time.Now().Add(100 * time.Second)}
+			st, dbs = newStores(t, tdb, s, WithLogger(slog.New(slog.NewTextHandler(&logBuf, nil))))
 			err = st.Save(ctx, r, false)
 			if tc.saveFails != (err != nil) {
 				t.Fatalf("update with the cache down: %v", err)

@@ -25,11 +25,14 @@
 // acts on: empty session, key dropped) and, for a server that is down,
 // errors.Is(err, djangosession.ErrUnavailable) hold. Save, Exists and
 // Delete return errors wrapping djangosession.ErrUnavailable, as Django
-// raises. A key memcached cannot hold (spaces, control characters, over
-// 250 bytes) is a miss for Load and absent for Exists.
+// raises. With PyMemcacheCache that is the first failure only: like
+// pymemcache, the client then skips the server for a second (a miss, "not
+// stored", no error), retries it, and after repeated failures takes it out
+// of the hash ring for a minute, its keys moving to the other servers. A key
+// memcached cannot hold (spaces, control characters, over 250 bytes) is a
+// miss for Load and absent for Exists.
 //
 // Not implemented: python-memcached's MemcachedCache (Django 3.2 only),
 // pylibmc with non-default behaviors (ketama, other hashes), the binary
-// protocol, pymemcache's dead-server re-mapping, and a TIMEOUT of None
-// (sessions always pass a number).
+// protocol, and a TIMEOUT of None (sessions always pass a number).
 package cachestore

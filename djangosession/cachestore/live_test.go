@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/djsession/djsession/djangosession"
 	"github.com/djsession/djsession/internal/testenv"
@@ -178,46 +179,142 @@ func TestMemcachedReadsForeignFlags(t *testing.T) {
 	}
 }
 
-// TestMemcachedKilled kills the server mid-test: loads become misses (with
-// the outage visible as ErrUnavailable), saves fail with ErrUnavailable,
-// nothing panics, and the pooled connections recover when a server is
-// back.
+// TestMemcachedKilled kills the server mid-test, with both clients, each
+// step on a fresh client (as a Django process meets an outage): loads
+// become misses (with the outage visible as ErrUnavailable), saves, deletes
+// and exists probes fail with ErrUnavailable, and nothing panics.
 func TestMemcachedKilled(t *testing.T) {
-	addr, kill := testenv.KillableMemcached(t)
+	for _, backend := range []string{BackendPyMemcache, BackendPyLibMC} {
+		t.Run(backend[strings.LastIndex(backend, ".")+1:], func(t *testing.T) {
+			addr, kill := testenv.KillableMemcached(t)
+			ctx := context.Background()
+			s := testSettings(t, map[string]any{"default": map[string]any{"BACKEND": backend, "LOCATION": addr}}, nil)
+			m, _ := djangosession.NewManager(newStore(t, s), s)
+			sess := m.Session("")
+			sess.Set(ctx, "a", "b")
+			if err := sess.Save(ctx); err != nil {
+				t.Fatal(err)
+			}
+			key := sess.Key()
+			kill()
+
+			err := newStore(t, s).Load(ctx, &djangosession.Record{Key: key})
+			if !errors.Is(err, djangosession.ErrNotFound) || !errors.Is(err, djangosession.ErrUnavailable) {
+				t.Fatalf("load with the server down: %v", err)
+			}
+			m, _ = djangosession.NewManager(newStore(t, s), s)
+			s2 := m.Session(key)
+			if d, err := s2.Data(ctx); err != nil || d.Len() != 0 || s2.Key() != "" {
+				t.Fatalf("session load with the server down: %v %v key %q", d, err, s2.Key())
+			}
+			m, _ = djangosession.NewManager(newStore(t, s), s)
+			fresh := m.Session("")
+			fresh.Set(ctx, "a", "b")
+			if err := fresh.Save(ctx); !errors.Is(err, djangosession.ErrUnavailable) {
+				t.Fatalf("save with the server down: %v", err)
+			}
+			if err := newStore(t, s).Delete(ctx, key); !errors.Is(err, djangosession.ErrUnavailable) {
+				t.Fatalf("delete with the server down: %v", err)
+			}
+			if _, err := newStore(t, s).Exists(ctx, key); !errors.Is(err, djangosession.ErrUnavailable) {
+				t.Fatalf("exists with the server down: %v", err)
+			}
+		})
+	}
+}
+
+// TestPymemcacheFailureMemory follows pymemcache's HashClient (retry
+// attempts 2, retry timeout 1 s, dead timeout 60 s) through an outage on
+// a frozen clock: the first failure is an error; calls within the next
+// second are quiet misses and "not stored"; each later call retries (an
+// error) until the retries are used up; the server then leaves the ring
+// (every call fails while no server is left) and comes back after the
+// dead timeout. With two servers a dead one's keys go to the other.
+func TestPymemcacheFailureMemory(t *testing.T) {
 	ctx := context.Background()
-	s := testSettings(t, map[string]any{"default": map[string]any{"BACKEND": BackendPyMemcache, "LOCATION": addr}}, nil)
-	st := newStore(t, s)
-	m, _ := djangosession.NewManager(st, s)
-	sess := m.Session("")
-	sess.Set(ctx, "a", "b")
-	if err := sess.Save(ctx); err != nil {
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	// A server that is already down: every call dials and is refused. (On
+	// a pooled connection the first failure can be the server's close,
+	// which pymemcache raises without counting it.)
+	addr, kill := testenv.KillableMemcached(t)
+	kill()
+	m, err := NewMemcached(MemcachedConfig{Flavor: FlavorPyMemcache, Servers: []string{addr}, Now: clock})
+	if err != nil {
 		t.Fatal(err)
 	}
-	key := sess.Key()
-	kill()
+	defer m.Close()
+	fails := func(step string) {
+		t.Helper()
+		if _, _, err := m.Get(ctx, "k"); !errors.Is(err, djangosession.ErrUnavailable) {
+			t.Fatalf("%s: get: %v, want ErrUnavailable", step, err)
+		}
+	}
+	quiet := func(step string) {
+		t.Helper()
+		if _, ok, err := m.Get(ctx, "k"); ok || err != nil {
+			t.Fatalf("%s: get: %v %v, want a quiet miss", step, ok, err)
+		}
+		if err := m.Set(ctx, "k", int64(2), 60); err != nil {
+			t.Fatalf("%s: set: %v, want quiet", step, err)
+		}
+		if ok, err := m.Add(ctx, "k", int64(2), 60); ok || err != nil {
+			t.Fatalf("%s: add: %v %v, want quietly not stored", step, ok, err)
+		}
+		if ok, err := m.Delete(ctx, "k"); ok || err != nil {
+			t.Fatalf("%s: delete: %v %v, want quiet", step, ok, err)
+		}
+	}
+	fails("first failure")
+	quiet("within the retry timeout")
+	now = now.Add(1500 * time.Millisecond)
+	fails("first retry")
+	now = now.Add(500 * time.Millisecond)
+	quiet("after the first retry")
+	now = now.Add(1500 * time.Millisecond)
+	fails("second retry")
+	now = now.Add(1500 * time.Millisecond)
+	fails("retries used up: removed, this call still tried")
+	if _, _, err := m.Get(ctx, "k"); !errors.Is(err, errAllDown) {
+		t.Fatalf("no server left: %v", err)
+	}
+	now = now.Add(61 * time.Second)
+	fails("back after the dead timeout, retried")
 
-	err := st.Load(ctx, &djangosession.Record{Key: key})
-	if !errors.Is(err, djangosession.ErrNotFound) || !errors.Is(err, djangosession.ErrUnavailable) {
-		t.Fatalf("load with the server down: %v", err)
+	// Two servers: once one is dead, its keys go to the other.
+	addrA, killA := testenv.KillableMemcached(t)
+	addrB := testenv.Memcached(t)
+	m2, err := NewMemcached(MemcachedConfig{Flavor: FlavorPyMemcache, Servers: []string{addrA, addrB}, Now: clock})
+	if err != nil {
+		t.Fatal(err)
 	}
-	s2 := m.Session(key)
-	if d, err := s2.Data(ctx); err != nil || d.Len() != 0 || s2.Key() != "" {
-		t.Fatalf("session load with the server down: %v %v key %q", d, err, s2.Key())
+	defer m2.Close()
+	key := ""
+	for i := 0; key == ""; i++ {
+		if k := fmt.Sprintf("key%d", i); m2.sel.Pick(m2.MakeKey(k)) == 0 {
+			key = k
+		}
 	}
-	fresh := m.Session("")
-	fresh.Set(ctx, "a", "b")
-	if err := fresh.Save(ctx); !errors.Is(err, djangosession.ErrUnavailable) {
-		t.Fatalf("save with the server down: %v", err)
+	killA()
+	for i := range 4 { // the first failure and the two retries, then removal
+		if err := m2.Set(ctx, key, int64(7), 60); !errors.Is(err, djangosession.ErrUnavailable) {
+			t.Fatalf("set %d on the failing server: %v", i, err)
+		}
+		now = now.Add(1500 * time.Millisecond)
 	}
-	err = st.Save(ctx, &djangosession.Record{Key: key, Data: sessionDict(), ExpiryAge: 5}, false)
-	if !errors.Is(err, djangosession.ErrUnavailable) {
-		t.Fatalf("update with the server down: %v", err)
+	if err := m2.Set(ctx, key, int64(7), 60); err != nil {
+		t.Fatalf("set after the server left the ring: %v", err)
 	}
-	if err := st.Delete(ctx, key); !errors.Is(err, djangosession.ErrUnavailable) {
-		t.Fatalf("delete with the server down: %v", err)
+	if v, ok, err := m2.Get(ctx, key); err != nil || !ok || v != int64(7) {
+		t.Fatalf("get from the remaining server: %v %v %v", v, ok, err)
 	}
-	if _, err := st.Exists(ctx, key); !errors.Is(err, djangosession.ErrUnavailable) {
-		t.Fatalf("exists with the server down: %v", err)
+	direct, err := NewMemcached(MemcachedConfig{Flavor: FlavorPyLibMC, Servers: []string{addrB}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	if _, ok, err := direct.GetItem(ctx, m2.MakeKey(key)); err != nil || !ok {
+		t.Fatalf("the key is not on the remaining server: %v %v", ok, err)
 	}
 }
 

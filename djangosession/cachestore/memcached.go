@@ -38,8 +38,13 @@ type Item struct {
 
 // Memcached is a memcached client speaking the text protocol, with the
 // server selection, serialisation and timeout rules of one of Django's
-// memcached backends (PyMemcacheCache or PyLibMCCache). It is safe for
-// concurrent use.
+// memcached backends (PyMemcacheCache or PyLibMCCache), and, for
+// PyMemcacheCache, pymemcache's handling of a server that is down: after
+// a failed call, calls to that server in the next second return a miss or
+// "not stored" without an error, as they do in a Django process, and a
+// server that keeps failing leaves the hash ring for a minute. It is safe
+// for concurrent use; one Memcached is one Django process's cache
+// connection.
 type Memcached struct {
 	flavor  Flavor
 	servers []*pool
@@ -47,6 +52,9 @@ type Memcached struct {
 	sel     Selector
 	key     KeyFunc
 	now     func() time.Time
+	// fails is pymemcache's memory of failing servers (nil for pylibmc,
+	// which raises on every failed call).
+	fails *pymcFailures
 }
 
 // MemcachedConfig configures NewMemcached.
@@ -60,8 +68,8 @@ type MemcachedConfig struct {
 	// (Django's defaults: "" and 1).
 	KeyPrefix string
 	Version   int
-	// Now is the clock for memcached's absolute expiry times (time.Now by
-	// default).
+	// Now is the clock for memcached's absolute expiry times and for
+	// pymemcache's retry and dead timeouts (time.Now by default).
 	Now func() time.Time
 }
 
@@ -87,6 +95,7 @@ func NewMemcached(cfg MemcachedConfig) (*Memcached, error) {
 	}
 	if cfg.Flavor == FlavorPyMemcache {
 		m.sel = RendezvousSelector{Nodes: m.names}
+		m.fails = newPymcFailures(m.now())
 	} else {
 		m.sel = ModulaSelector{N: len(m.servers)}
 	}
@@ -235,17 +244,38 @@ func (m *Memcached) GetItem(ctx context.Context, storedKey string) (Item, bool, 
 	if err := m.checkKey(storedKey); err != nil {
 		return Item{}, false, err
 	}
-	p := m.servers[m.sel.Pick(storedKey)]
-	c, err := p.get(ctx)
-	if err != nil {
-		return Item{}, false, err
+	var it Item
+	var ok bool
+	err := m.call(ctx, storedKey, func(p *pool) error {
+		c, err := p.get(ctx)
+		if err != nil {
+			return err
+		}
+		it, ok, err = getItem(c, storedKey)
+		p.put(c, err)
+		if err != nil {
+			return wrapIO(p.addr, err)
+		}
+		return nil
+	})
+	return it, ok, err
+}
+
+// call runs op on the server for storedKey. With pymemcache's failure
+// memory the call may instead fail at once (no server left) or be skipped,
+// op never run, which the caller reports as HashClient's default: a miss,
+// "not stored", "not found".
+func (m *Memcached) call(ctx context.Context, storedKey string, op func(p *pool) error) error {
+	if m.fails == nil {
+		return op(m.servers[m.sel.Pick(storedKey)])
 	}
-	it, ok, err := getItem(c, storedKey)
-	p.put(c, err)
-	if err != nil {
-		return Item{}, false, wrapIO(p.addr, err)
+	i, skip, err := m.fails.route(m.sel.(RendezvousSelector), storedKey, m.now())
+	if err != nil || skip {
+		return err
 	}
-	return it, ok, nil
+	err = op(m.servers[i])
+	m.fails.done(ctx, i, err, m.now())
+	return err
 }
 
 // StoreItem writes a raw item with verb "set" or "add" and a backend
@@ -258,7 +288,16 @@ func (m *Memcached) StoreItem(ctx context.Context, verb string, it Item, exptime
 	if err := m.checkKey(it.Key); err != nil {
 		return false, err
 	}
-	p := m.servers[m.sel.Pick(it.Key)]
+	var stored bool
+	err := m.call(ctx, it.Key, func(p *pool) error {
+		var err error
+		stored, err = storeItem(ctx, p, verb, it, exptime)
+		return err
+	})
+	return stored, err
+}
+
+func storeItem(ctx context.Context, p *pool, verb string, it Item, exptime int64) (bool, error) {
 	c, err := p.get(ctx)
 	if err != nil {
 		return false, err
@@ -301,26 +340,30 @@ func (m *Memcached) DeleteItem(ctx context.Context, storedKey string) (bool, err
 	if err := m.checkKey(storedKey); err != nil {
 		return false, err
 	}
-	p := m.servers[m.sel.Pick(storedKey)]
-	c, err := p.get(ctx)
-	if err != nil {
-		return false, err
-	}
-	c.w.WriteString("delete ")
-	c.w.WriteString(storedKey)
-	c.w.WriteString("\r\n")
-	var line string
-	if err = c.w.Flush(); err == nil {
-		line, err = readLine(c)
-	}
-	if err == nil && line != "DELETED" && line != "NOT_FOUND" {
-		err = serverError(line)
-	}
-	p.put(c, err)
-	if err != nil {
-		return false, wrapIO(p.addr, err)
-	}
-	return line == "DELETED", nil
+	var deleted bool
+	err := m.call(ctx, storedKey, func(p *pool) error {
+		c, err := p.get(ctx)
+		if err != nil {
+			return err
+		}
+		c.w.WriteString("delete ")
+		c.w.WriteString(storedKey)
+		c.w.WriteString("\r\n")
+		var line string
+		if err = c.w.Flush(); err == nil {
+			line, err = readLine(c)
+		}
+		if err == nil && line != "DELETED" && line != "NOT_FOUND" {
+			err = serverError(line)
+		}
+		p.put(c, err)
+		if err != nil {
+			return wrapIO(p.addr, err)
+		}
+		deleted = line == "DELETED"
+		return nil
+	})
+	return deleted, err
 }
 
 func getItem(c *conn, key string) (Item, bool, error) {

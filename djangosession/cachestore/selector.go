@@ -1,6 +1,7 @@
 package cachestore
 
 import (
+	"time"
 	"unicode/utf8"
 )
 
@@ -26,8 +27,17 @@ func (r RendezvousSelector) Pick(key string) int {
 	if len(r.Nodes) <= 1 {
 		return 0
 	}
+	return r.pickLive(key, nil)
+}
+
+// pickLive is Pick among the nodes not in dead, as RendezvousHash picks
+// once HashClient has removed dead servers from it; -1 when none is left.
+func (r RendezvousSelector) pickLive(key string, dead map[int]time.Time) int {
 	win, high := -1, int64(-1)
 	for i, n := range r.Nodes {
+		if _, ok := dead[i]; ok {
+			continue
+		}
 		score := int64(pyMurmur3(n + "-" + key))
 		switch {
 		case score > high:
