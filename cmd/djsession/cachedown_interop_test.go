@@ -12,19 +12,23 @@ import (
 	"github.com/djsession/djsession/pyvalue"
 )
 
-// TestInteropCacheDown stops memcached under the cache and cached_db
-// engines and compares the CLI with real Django 3.2, 4.2 and 5.2, both
-// clients, call by call. cached_db: a new session cannot be saved; a
-// stored one loads from the database (the refill into the dead cache fails
-// with pylibmc, is skipped by pymemcache, whose get has just failed); an
-// update writes the row and then fails, or goes through where pymemcache
-// skips the cache or (5.1+) Django only logs. cache: nothing loads, nothing
+// TestInteropCacheDown stops the cache server (memcached with either
+// client, and Redis from 4.0) under the cache and cached_db engines and
+// compares the CLI with real Django 3.2, 4.2 and 5.2, call by call.
+// cached_db: a new session cannot be saved; a stored one loads from the
+// database (the refill into the dead cache fails with pylibmc and Redis,
+// and is skipped by pymemcache, whose get has just failed); an update
+// writes the row and then fails, or goes through where pymemcache skips
+// the cache or (5.1+) Django only logs. cache: nothing loads, nothing
 // saves. Django runs one process per call, as the CLI does, so that
 // neither side remembers the dead server between calls.
 func TestInteropCacheDown(t *testing.T) {
 	for _, version := range peer.Versions() {
 		for _, engine := range []string{djangosession.EngineCachedDB, djangosession.EngineCache} {
-			for _, backend := range []string{cachestore.BackendPyMemcache, cachestore.BackendPyLibMC} {
+			for _, backend := range []string{cachestore.BackendPyMemcache, cachestore.BackendPyLibMC, cachestore.BackendRedis} {
+				if backend == cachestore.BackendRedis && version < "4.0" {
+					continue // no RedisCache before 4.0
+				}
 				name := version + "/" + engine[strings.LastIndex(engine, ".")+1:] + "/" + backend[strings.LastIndex(backend, ".")+1:]
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
@@ -37,7 +41,14 @@ func TestInteropCacheDown(t *testing.T) {
 
 func cacheDown(t *testing.T, version, engine, backend string) {
 	dj := peer.DjangoAt(t, version)
-	addr, kill := testenv.KillableMemcached(t)
+	var addr string
+	var kill func()
+	if backend == cachestore.BackendRedis {
+		addr, kill = testenv.KillableRedis(t)
+		addr = "redis://" + addr + "/0"
+	} else {
+		addr, kill = testenv.KillableMemcached(t)
+	}
 	cfg := map[string]any{"SECRET_KEY": testSecret, "TARGET_DJANGO_VERSION": version, "USE_TZ": true,
 		"SESSION_ENGINE": engine,
 		"DATABASES":      map[string]any{"default": map[string]any{"ENGINE": djangoSQLite, "NAME": filepath.Join(t.TempDir(), "db.sqlite3")}},

@@ -412,14 +412,21 @@ func KillableMemcached(tb testing.TB) (addr string, kill func()) {
 // on 6379, means tests may FLUSHDB freely.
 func Redis(tb testing.TB) (addr string, db int) {
 	tb.Helper()
+	addr, _ = KillableRedis(tb)
+	return addr, 0
+}
+
+// KillableRedis is Redis (database 0) with a function that kills the
+// server before the test ends, for tests of a server that goes down.
+func KillableRedis(tb testing.TB) (addr string, kill func()) {
+	tb.Helper()
 	if _, err := os.Stat(redisBin); err != nil {
 		Need(tb, redisBin)
 	}
-	addr, _ = startServer(tb, "redis-server", func(port int) *exec.Cmd {
+	return startServer(tb, "redis-server", func(port int) *exec.Cmd {
 		return exec.Command(redisBin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port),
 			"--save", "", "--appendonly", "no", "--protected-mode", "no")
 	})
-	return addr, 0
 }
 
 // startServer runs the command that newCmd builds for a free port until
