@@ -187,10 +187,25 @@ func randomExpiry(g gen, cfg map[string]any) (any, any, bool) {
 		// its JSON serializer cannot), later releases its isoformat().
 		t := time.Now().Add(time.Duration(1+g.r.IntN(100000)) * time.Second).UTC().Truncate(time.Second)
 		iso := t.Format("2006-01-02T15:04:05+00:00")
-		if useTZ(cfg) {
-			if isoString {
+		if isoString {
+			// Any offset, and microseconds half of the time: Django keeps
+			// the aware datetime's own isoformat(), or without USE_TZ the
+			// naive local time's.
+			if g.r.IntN(2) == 0 {
+				t = t.Add(time.Duration(1+g.r.IntN(999_999)) * time.Microsecond)
+			}
+			off := []int{0, 330, -480, 345, 60, -210}[g.r.IntN(6)]
+			iso = pyISO(t.In(time.FixedZone("", off*60)), true)
+			if useTZ(cfg) {
 				return iso, iso, true
 			}
+			loc, err := time.LoadLocation(timeZone(cfg))
+			if err != nil {
+				panic(err)
+			}
+			return iso, pyISO(t.In(loc), false), true
+		}
+		if useTZ(cfg) {
 			return iso, pyvalue.DateTime{Year: t.Year(), Month: int(t.Month()), Day: t.Day(), Hour: t.Hour(),
 				Minute: t.Minute(), Second: t.Second(), TZ: pyvalue.UTC()}, true
 		}
@@ -200,15 +215,25 @@ func randomExpiry(g gen, cfg map[string]any) (any, any, bool) {
 			panic(err)
 		}
 		l := t.In(loc)
-		if isoString {
-			return iso, l.Format("2006-01-02T15:04:05"), true
-		}
 		return iso, pyvalue.DateTime{Year: l.Year(), Month: int(l.Month()), Day: l.Day(), Hour: l.Hour(),
 			Minute: l.Minute(), Second: l.Second()}, true
 	default:
 		n := int64(60 + g.r.IntN(1_000_000))
 		return n, n, true
 	}
+}
+
+// pyISO is Python's datetime.isoformat(): microseconds only when there are
+// any, the offset (+00:00 for UTC) only for an aware datetime.
+func pyISO(t time.Time, aware bool) string {
+	layout := "2006-01-02T15:04:05"
+	if t.Nanosecond() != 0 {
+		layout += ".000000"
+	}
+	if aware {
+		layout += "-07:00"
+	}
+	return t.Format(layout)
 }
 
 // targetBefore reports whether the config's TARGET_DJANGO_VERSION (X.Y) is
