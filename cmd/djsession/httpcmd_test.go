@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/djsession/djsession/internal/peer"
@@ -211,4 +213,59 @@ func FuzzHTTPQueryDict(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestHTTPCookieAttributes compares the Set-Cookie header of the CLI's
+// middleware with Django's SessionMiddleware (3.2, 4.2, 5.2, each the
+// target of its run) under the SESSION_COOKIE_* settings: the same
+// attributes in the same order, the value and the Expires date aside
+// (a new session each, set a moment apart).
+func TestHTTPCookieAttributes(t *testing.T) {
+	peer.Require(t)
+	expiresRe := regexp.MustCompile(`expires=([^;]+)`)
+	for _, version := range peer.Versions() {
+		for i, settings := range []map[string]any{
+			{},
+			{"SESSION_COOKIE_SECURE": true, "SESSION_COOKIE_HTTPONLY": false, "SESSION_COOKIE_SAMESITE": "None"},
+			{"SESSION_COOKIE_SAMESITE": "Strict", "SESSION_COOKIE_DOMAIN": ".example.com", "SESSION_COOKIE_PATH": "/app"},
+			{"SESSION_COOKIE_SAMESITE": nil, "SESSION_COOKIE_AGE": 1234, "SESSION_COOKIE_NAME": "sid"},
+			{"SESSION_EXPIRE_AT_BROWSER_CLOSE": true, "SESSION_COOKIE_SAMESITE": false},
+		} {
+			t.Run(version+"/"+strconv.Itoa(i), func(t *testing.T) {
+				t.Parallel()
+				cfg := map[string]any{"SECRET_KEY": testSecret, "TARGET_DJANGO_VERSION": version,
+					"SESSION_ENGINE": "django.contrib.sessions.backends.signed_cookies"}
+				for k, v := range settings {
+					cfg[k] = v
+				}
+				cli, dj := peer.CLI(t), peer.DjangoAt(t, version)
+				var headers [2]string
+				var expires [2]time.Time
+				for j, im := range []*peer.Impl{cli, dj} {
+					a := httpGet(t, im.StartHTTP(t, cfg), "/set?a=1", "")
+					if a.status != 200 || len(a.setCookie) != 1 {
+						t.Fatalf("%s /set: %+v", im.Name(), a)
+					}
+					h := a.setCookie[0]
+					name, _, _ := strings.Cut(h, "=")
+					_, rest, _ := strings.Cut(h, ";")
+					headers[j] = name + "=VALUE;" + rest
+					if m := expiresRe.FindStringSubmatch(h); m != nil {
+						e, err := http.ParseTime(m[1])
+						if err != nil {
+							t.Fatalf("%s Expires %q: %v", im.Name(), m[1], err)
+						}
+						expires[j] = e
+						headers[j] = strings.Replace(headers[j], m[1], "DATE", 1)
+					}
+				}
+				if headers[0] != headers[1] {
+					t.Fatalf("Set-Cookie\n go:     %s\n django: %s", headers[0], headers[1])
+				}
+				if d := expires[0].Sub(expires[1]); d < -time.Minute || d > time.Minute {
+					t.Fatalf("Expires go %v, django %v", expires[0], expires[1])
+				}
+			})
+		}
+	}
 }
