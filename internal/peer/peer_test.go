@@ -409,7 +409,9 @@ func engineConfigs(t *testing.T) map[string]map[string]any {
 		"signed_cookies": base("SESSION_ENGINE", engine("signed_cookies")),
 		"pymemcache":     base("SESSION_ENGINE", engine("cache"), "CACHES", caches("PyMemcacheCache")),
 		"pylibmc":        base("SESSION_ENGINE", engine("cache"), "CACHES", caches("PyLibMCCache")),
-		"cached_db": base("SESSION_ENGINE", engine("cached_db"), "DATABASES", dbs(pg),
+		// A schema of its own: the subtests run in parallel, and two
+		// migrations of one schema at once race on CREATE TABLE.
+		"cached_db": base("SESSION_ENGINE", engine("cached_db"), "DATABASES", dbs(testenv.PostgresParams(t).Django()),
 			"CACHES", caches("PyMemcacheCache")),
 		"file+pickle": base("SESSION_ENGINE", engine("file"), "SESSION_FILE_PATH", pickleFiles,
 			"SESSION_SERIALIZER", "django.contrib.sessions.serializers.PickleSerializer"),
