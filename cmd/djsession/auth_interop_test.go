@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"testing"
 
 	"github.com/djsession/djsession/djangosession"
@@ -63,9 +64,7 @@ func authScenario(t *testing.T, cfg map[string]any, g gen, goSide, djSide side) 
 		"_auth_user_hash", djangosession.LegacySessionAuthHash(settings, hash))
 	for _, w := range []side{goSide, djSide} {
 		for _, v := range []side{djSide, goSide} {
-			key := str(t, must(t, w, "write", nil, obj("data", data)), "session_key")
-			args, stdin := keyArgs(key, nil)
-			res := must(t, v, "verify-auth", append(args, hash), stdin)
+			_, res := writeThenVerify(t, w, v, data, hash)
 			if get(t, res, "accepted") != legacyOK || get(t, res, "flushed") != !legacyOK || get(t, res, "rotated") != false {
 				t.Fatalf("%s verify of a SHA-1 auth hash written by %s: %s", v.name, w.name, mustJSON(t, res))
 			}
@@ -78,10 +77,7 @@ func authScenario(t *testing.T, cfg map[string]any, g gen, goSide, djSide side) 
 	if len(fallbacks) == 0 {
 		return
 	}
-	old := make(map[string]any, len(cfg))
-	for k, v := range cfg {
-		old[k] = v
-	}
+	old := maps.Clone(cfg)
 	old["SECRET_KEY"] = fallbacks[0]
 	delete(old, "SECRET_KEY_FALLBACKS")
 	oldSettings, err := djangosession.LoadSettings([]byte(mustJSON(t, toPy(old))))
@@ -94,9 +90,7 @@ func authScenario(t *testing.T, cfg map[string]any, g gen, goSide, djSide side) 
 		"_auth_user_hash", djangosession.SessionAuthHash(oldSettings, hash))
 	for _, w := range []side{goSide, djSide} {
 		for _, v := range []side{djSide, goSide} {
-			key := str(t, must(t, w, "write", nil, obj("data", data)), "session_key")
-			args, stdin := keyArgs(key, nil)
-			res := must(t, v, "verify-auth", append(args, hash), stdin)
+			key, res := writeThenVerify(t, w, v, data, hash)
 			if get(t, res, "accepted") != rotates || get(t, res, "rotated") != rotates || get(t, res, "flushed") != !rotates {
 				t.Fatalf("%s verify of a fallback-key auth hash written by %s: %s", v.name, w.name, mustJSON(t, res))
 			}
@@ -120,6 +114,15 @@ func authScenario(t *testing.T, cfg map[string]any, g gen, goSide, djSide side) 
 			}
 		}
 	}
+}
+
+// writeThenVerify has w write a session holding data and v run verify-auth
+// on it for a user whose password field is hash.
+func writeThenVerify(t *testing.T, w, v side, data *pyvalue.Dict, hash string) (key string, res *pyvalue.Dict) {
+	t.Helper()
+	key = str(t, must(t, w, "write", nil, obj("data", data)), "session_key")
+	args, stdin := keyArgs(key, nil)
+	return key, must(t, v, "verify-auth", append(args, hash), stdin)
 }
 
 // checkSessionData reads key on both sides and compares with want.

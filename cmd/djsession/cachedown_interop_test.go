@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -114,10 +115,7 @@ func cacheDown(t *testing.T, version, engine, backend string) {
 	if engine != djangosession.EngineCachedDB {
 		return
 	}
-	dbCfg := make(map[string]any, len(cfg))
-	for k, v := range cfg {
-		dbCfg[k] = v
-	}
+	dbCfg := maps.Clone(cfg)
 	dbCfg["SESSION_ENGINE"] = "django.contrib.sessions.backends.db"
 	for i, k := range keys {
 		var rows []string

@@ -244,38 +244,45 @@ func (m *Memcached) GetItem(ctx context.Context, storedKey string) (Item, bool, 
 	if err := m.checkKey(storedKey); err != nil {
 		return Item{}, false, err
 	}
-	var it Item
-	var ok bool
-	err := m.call(ctx, storedKey, func(p *pool) error {
-		c, err := p.get(ctx)
-		if err != nil {
-			return err
-		}
-		it, ok, err = getItem(c, storedKey)
-		p.put(c, err)
-		if err != nil {
-			return wrapIO(p.addr, err)
-		}
-		return nil
-	})
+	i, failing, skip, err := m.route(storedKey)
+	if err != nil || skip {
+		return Item{}, false, err
+	}
+	it, ok, err := fetchItem(ctx, m.servers[i], storedKey)
+	m.done(ctx, i, failing, err)
 	return it, ok, err
 }
 
-// call runs op on the server for storedKey. With pymemcache's failure
-// memory the call may instead fail at once (no server left) or be skipped,
-// op never run, which the caller reports as HashClient's default: a miss,
-// "not stored", "not found".
-func (m *Memcached) call(ctx context.Context, storedKey string, op func(p *pool) error) error {
+func fetchItem(ctx context.Context, p *pool, storedKey string) (Item, bool, error) {
+	c, err := p.get(ctx)
+	if err != nil {
+		return Item{}, false, err
+	}
+	it, ok, err := getItem(c, storedKey)
+	p.put(c, err)
+	if err != nil {
+		return Item{}, false, wrapIO(p.addr, err)
+	}
+	return it, ok, nil
+}
+
+// route picks the server for storedKey. With pymemcache's failure memory
+// the call may instead fail at once (no server left) or be skipped, which
+// the caller reports as HashClient's default: a miss, "not stored", "not
+// found". failing is passed on to done.
+func (m *Memcached) route(storedKey string) (i int, failing, skip bool, err error) {
 	if m.fails == nil {
-		return op(m.servers[m.sel.Pick(storedKey)])
+		return m.sel.Pick(storedKey), false, false, nil
 	}
-	i, skip, err := m.fails.route(m.sel.(RendezvousSelector), storedKey, m.now())
-	if err != nil || skip {
-		return err
+	return m.fails.route(m.sel.(RendezvousSelector), storedKey, m.now())
+}
+
+// done reports the outcome of a call to server i to pymemcache's failure
+// memory.
+func (m *Memcached) done(ctx context.Context, i int, failing bool, err error) {
+	if m.fails != nil {
+		m.fails.done(ctx, i, failing, err, m.now())
 	}
-	err = op(m.servers[i])
-	m.fails.done(ctx, i, err, m.now())
-	return err
 }
 
 // StoreItem writes a raw item with verb "set" or "add" and a backend
@@ -288,12 +295,12 @@ func (m *Memcached) StoreItem(ctx context.Context, verb string, it Item, exptime
 	if err := m.checkKey(it.Key); err != nil {
 		return false, err
 	}
-	var stored bool
-	err := m.call(ctx, it.Key, func(p *pool) error {
-		var err error
-		stored, err = storeItem(ctx, p, verb, it, exptime)
-		return err
-	})
+	i, failing, skip, err := m.route(it.Key)
+	if err != nil || skip {
+		return false, err
+	}
+	stored, err := storeItem(ctx, m.servers[i], verb, it, exptime)
+	m.done(ctx, i, failing, err)
 	return stored, err
 }
 
@@ -340,30 +347,35 @@ func (m *Memcached) DeleteItem(ctx context.Context, storedKey string) (bool, err
 	if err := m.checkKey(storedKey); err != nil {
 		return false, err
 	}
-	var deleted bool
-	err := m.call(ctx, storedKey, func(p *pool) error {
-		c, err := p.get(ctx)
-		if err != nil {
-			return err
-		}
-		c.w.WriteString("delete ")
-		c.w.WriteString(storedKey)
-		c.w.WriteString("\r\n")
-		var line string
-		if err = c.w.Flush(); err == nil {
-			line, err = readLine(c)
-		}
-		if err == nil && line != "DELETED" && line != "NOT_FOUND" {
-			err = serverError(line)
-		}
-		p.put(c, err)
-		if err != nil {
-			return wrapIO(p.addr, err)
-		}
-		deleted = line == "DELETED"
-		return nil
-	})
+	i, failing, skip, err := m.route(storedKey)
+	if err != nil || skip {
+		return false, err
+	}
+	deleted, err := deleteItem(ctx, m.servers[i], storedKey)
+	m.done(ctx, i, failing, err)
 	return deleted, err
+}
+
+func deleteItem(ctx context.Context, p *pool, storedKey string) (bool, error) {
+	c, err := p.get(ctx)
+	if err != nil {
+		return false, err
+	}
+	c.w.WriteString("delete ")
+	c.w.WriteString(storedKey)
+	c.w.WriteString("\r\n")
+	var line string
+	if err = c.w.Flush(); err == nil {
+		line, err = readLine(c)
+	}
+	if err == nil && line != "DELETED" && line != "NOT_FOUND" {
+		err = serverError(line)
+	}
+	p.put(c, err)
+	if err != nil {
+		return false, wrapIO(p.addr, err)
+	}
+	return line == "DELETED", nil
 }
 
 func getItem(c *conn, key string) (Item, bool, error) {

@@ -48,9 +48,9 @@ func newPymcFailures(now time.Time) *pymcFailures {
 }
 
 // route is HashClient._get_client and the first half of _safely_run_func:
-// the server for storedKey, or skip when the call must quietly return the
-// default.
-func (f *pymcFailures) route(sel RendezvousSelector, storedKey string, now time.Time) (i int, skip bool, err error) {
+// the server for storedKey, whether it is failing, or skip when the call
+// must quietly return the default.
+func (f *pymcFailures) route(sel RendezvousSelector, storedKey string, now time.Time) (i int, failing, skip bool, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.dead) > 0 && now.Sub(f.lastCheck) > pymcDeadTimeout {
@@ -61,30 +61,34 @@ func (f *pymcFailures) route(sel RendezvousSelector, storedKey string, now time.
 		}
 		f.lastCheck = now
 	}
-	i = sel.pickLive(storedKey, f.dead)
+	if len(f.dead) == 0 {
+		i = sel.Pick(storedKey) // one server: no hashing
+	} else {
+		i = sel.pickLive(storedKey, f.dead)
+	}
 	if i < 0 {
-		return -1, false, errAllDown
+		return -1, false, false, errAllDown
 	}
 	fl, failing := f.failed[i]
 	switch {
 	case !failing:
-		return i, false, nil
+		return i, false, false, nil
 	case fl.attempts < pymcRetryAttempts:
-		return i, now.Sub(fl.at) <= pymcRetryTimeout, nil
+		return i, true, now.Sub(fl.at) <= pymcRetryTimeout, nil
 	}
 	// Out of retries: HashClient removes the server from the ring, and
 	// still runs this one call on it.
 	delete(f.failed, i)
 	f.dead[i] = now
-	return i, false, nil
+	return i, false, false, nil
 }
 
-// done records the outcome of a call to server i: success clears its
-// failure, a socket error (not a protocol error, not the caller's
-// cancellation) counts one.
-func (f *pymcFailures) done(ctx context.Context, i int, err error, now time.Time) {
-	var ne net.Error
-	if err != nil && (ctx.Err() != nil || !errors.As(err, &ne)) {
+// done records the outcome of a call to server i, failing as route
+// reported it: success clears its failure, a socket error (not a protocol
+// error, not the caller's cancellation) counts one. The usual call, a
+// success on a healthy server, changes nothing and takes no lock.
+func (f *pymcFailures) done(ctx context.Context, i int, failing bool, err error, now time.Time) {
+	if err == nil && !failing || err != nil && !socketError(ctx, err) {
 		return
 	}
 	f.mu.Lock()
@@ -98,4 +102,11 @@ func (f *pymcFailures) done(ctx context.Context, i int, err error, now time.Time
 		return
 	}
 	f.failed[i] = pymcFailure{at: now}
+}
+
+// socketError reports whether err is what pymemcache counts as a server
+// failure (socket.error): a network error, not the caller's cancellation.
+func socketError(ctx context.Context, err error) bool {
+	var ne net.Error
+	return ctx.Err() == nil && errors.As(err, &ne)
 }
